@@ -11,7 +11,6 @@ import (
 // RecordVersion is the version byte of records written by this package.
 const RecordVersion = 1
 
-
 // HashSize is the size of a record hash (SHA-256).
 const HashSize = sha256.Size
 
