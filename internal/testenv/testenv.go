@@ -112,8 +112,9 @@ func SelfSignedCert(dir, name string) (certPEM []byte, err error) {
 	return certPEM, nil
 }
 
-// waitPort waits until something accepts on addr.
-func waitPort(addr string, timeout time.Duration, exited <-chan error) error {
+// WaitPort waits until something accepts on addr, or the process whose exit
+// status comes on exited has exited.
+func WaitPort(addr string, timeout time.Duration, exited <-chan error) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
