@@ -6,14 +6,26 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 )
 
-// Protocols the broker serves.
-var Protocols = []string{"postgres"}
+// protocols maps each protocol the broker serves to the validation of its own
+// settings, registered by the protocol's file in this package (postgres.go, ...).
+var protocols = map[string]func(v *validator, conn *Connection, path string){}
+
+// Protocols lists the protocols the broker serves, sorted.
+func Protocols() []string {
+	out := make([]string, 0, len(protocols))
+	for p := range protocols {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
 
 type validator struct {
 	cfg  *Config
@@ -181,12 +193,9 @@ func (v *validator) connection(conn *Connection, path string, names map[string]b
 	}
 	names[conn.Name] = true
 
-	known := false
-	for _, p := range Protocols {
-		known = known || conn.Protocol == p
-	}
+	validateProtocol, known := protocols[conn.Protocol]
 	if !known {
-		v.errorf(path+".protocol", "must be one of %s, got %q", strings.Join(Protocols, ", "), conn.Protocol)
+		v.errorf(path+".protocol", "must be one of %s, got %q", strings.Join(Protocols(), ", "), conn.Protocol)
 	}
 
 	if _, _, err := net.SplitHostPort(conn.Listen); err != nil {
@@ -212,9 +221,6 @@ func (v *validator) connection(conn *Connection, path string, names map[string]b
 	up := &conn.Upstream
 	if _, _, err := net.SplitHostPort(up.Address); err != nil {
 		v.errorf(path+".upstream.address", "want host:port, got %q", up.Address)
-	}
-	if up.User == "" {
-		v.errorf(path+".upstream.user", "required")
 	}
 	v.secret(&up.Password, path+".upstream.password", false)
 	switch up.TLS {
@@ -255,6 +261,9 @@ func (v *validator) connection(conn *Connection, path string, names map[string]b
 	}
 	if conn.HandshakeTimeout == 0 {
 		conn.HandshakeTimeout = Duration(DefaultHandshakeTimeout)
+	}
+	if known {
+		validateProtocol(v, conn, path)
 	}
 }
 
