@@ -45,6 +45,11 @@ type Options struct {
 	// FlushDelay bounds how long a non-durable record (a result, output) waits
 	// to be committed with others. Default 10ms.
 	FlushDelay time.Duration
+	// MaxQueued bounds the bytes of records waiting to be committed. Appends
+	// beyond it wait for the store: a fast producer (terminal output, a flood of
+	// results) is slowed to the store's pace instead of growing the broker's
+	// memory. Default 64MiB.
+	MaxQueued int
 }
 
 // A Recorder commits the records of all sessions through one group-commit loop.
@@ -56,8 +61,10 @@ type Recorder struct {
 	mu         sync.Mutex // guards the fields below
 	queue      []item
 	spare      []item
-	hasDurable bool      // queue holds a record somebody waits for
-	oldest     time.Time // when the oldest queued record was queued
+	queued     int        // bytes of records in queue and in the batch being committed
+	room       *sync.Cond // signalled when queued drops; waits with mu held
+	hasDurable bool       // queue holds a record somebody waits for
+	oldest     time.Time  // when the oldest queued record was queued
 	closed     bool
 	committed  chan struct{} // closed and replaced after each commit
 
@@ -82,6 +89,9 @@ func NewRecorder(st Store, opts Options) *Recorder {
 	if opts.FlushDelay <= 0 {
 		opts.FlushDelay = 10 * time.Millisecond
 	}
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 64 << 20
+	}
 	r := &Recorder{
 		st:        st,
 		opts:      opts,
@@ -89,6 +99,7 @@ func NewRecorder(st Store, opts Options) *Recorder {
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
+	r.room = sync.NewCond(&r.mu)
 	go r.run()
 	return r
 }
@@ -111,6 +122,7 @@ func (r *Recorder) Close() error {
 	if !r.closed {
 		r.closed = true
 		r.poke()
+		r.room.Broadcast()
 	}
 	r.mu.Unlock()
 	<-r.done
@@ -128,9 +140,15 @@ func (r *Recorder) poke() {
 func (r *Recorder) enqueue(it item) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Wait for room, unless the queue is empty: one record larger than the
+	// bound still goes through, alone.
+	for r.queued > 0 && r.queued+len(it.rec.Data) > r.opts.MaxQueued && !r.closed {
+		r.room.Wait()
+	}
 	if r.closed {
 		return ErrClosed
 	}
+	r.queued += len(it.rec.Data)
 	if len(r.queue) == 0 {
 		r.oldest = time.Now()
 		r.poke() // start the flush-delay clock
@@ -192,8 +210,14 @@ func (r *Recorder) run() {
 		fsynced := r.commit(batch)
 		dirty = dirty || !fsynced
 
+		size := 0
+		for _, it := range batch {
+			size += len(it.rec.Data)
+		}
 		clear(batch) // drop references to sessions and buffers
 		r.mu.Lock()
+		r.queued -= size
+		r.room.Broadcast()
 		r.spare = batch[:0]
 		close(r.committed)
 		r.committed = make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hoophq/hoop/session"
 	"github.com/hoophq/hoop/store"
@@ -166,4 +167,74 @@ func TestRecorderFailsClosed(t *testing.T) {
 	if _, err := s2.Command(&session.Command{Text: "select 3"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+type slowStore struct {
+	release chan struct{}
+	commits chan int
+}
+
+func (s *slowStore) Commit(b *store.Batch, _ bool) error {
+	n := 0
+	for _, r := range b.Records {
+		n += len(r.Data)
+	}
+	s.commits <- n
+	<-s.release
+	return nil
+}
+func (s *slowStore) Sync() error { return nil }
+
+// A stalled store makes appends wait once MaxQueued bytes are queued, instead
+// of growing memory without bound.
+func TestRecorderBackpressure(t *testing.T) {
+	st := &slowStore{release: make(chan struct{}), commits: make(chan int, 100)}
+	_, key, _ := ed25519.GenerateKey(nil)
+	rec := session.NewRecorder(st, session.Options{Key: key, MaxQueued: 4096})
+	go func() { // release the session.start commit
+		<-st.commits
+		st.release <- struct{}{}
+	}()
+	s, err := rec.Start(session.Info{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1000)
+	appended := make(chan int, 100)
+	go func() {
+		for i := range 50 {
+			if _, err := s.Append(session.KindOutput, &session.Bytes{Data: chunk}, false); err != nil {
+				t.Error(err)
+				return
+			}
+			appended <- i
+		}
+		close(appended)
+	}()
+	// The first batch is stuck in Commit; appends stop once the queue is full.
+	first := <-st.commits
+	n := 0
+	for stalled := false; !stalled; {
+		select {
+		case <-appended:
+			n++
+		case <-time.After(200 * time.Millisecond):
+			stalled = true
+		}
+	}
+	if n >= 49 {
+		t.Fatalf("%d appends went through while the store was stalled; want them to wait", n)
+	}
+	t.Logf("first batch %d bytes; %d appends queued before waiting", first, n)
+	go func() {
+		for {
+			select {
+			case <-st.commits:
+			case st.release <- struct{}{}:
+			}
+		}
+	}()
+	for range appended {
+	}
+	rec.Close()
 }
