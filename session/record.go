@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -50,6 +51,7 @@ func GenesisHash(sessionID string) [HashSize]byte {
 // Marshal encodes r, appending to dst.
 func (r *Record) Marshal(dst []byte) []byte {
 	n := 1 + 8 + 8 + 1 + len(r.Kind) + HashSize + 4 + len(r.Payload) + 4 + len(r.Meta) + 1 + len(r.Sig)
+	dst = slices.Grow(dst, 4+n)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
 	dst = append(dst, RecordVersion)
 	dst = binary.BigEndian.AppendUint64(dst, r.Seq)
@@ -69,7 +71,7 @@ func (r *Record) Marshal(dst []byte) []byte {
 // Hash is the record's hash: what the next record's Prev holds and what the
 // seal signs.
 func (r *Record) Hash() [HashSize]byte {
-	b := r.Marshal(make([]byte, 0, 64+len(r.Kind)+len(r.Payload)+len(r.Meta)+len(r.Sig)))
+	b := r.Marshal(nil)
 	return sha256.Sum256(b[4 : len(b)-1-len(r.Sig)])
 }
 

@@ -2,9 +2,11 @@
 // an index of sessions for listing. It knows nothing of the event model; the
 // session package decides what the bytes mean.
 //
-// The embedded implementation is bbolt (Open). One broker process writes; other
-// processes may open the same file read-only while no broker holds it (hoopctl
-// --store).
+// The embedded implementation (Open) is a write-ahead log in front of a bbolt
+// file: a commit is one append to the log (and one fdatasync when asked), and
+// bbolt is brought up to date from it in larger batches, off the hot path. One
+// broker process writes; other processes may open the store read-only while no
+// broker holds it (hoopctl --store).
 package store
 
 import "errors"
