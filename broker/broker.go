@@ -20,6 +20,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 
@@ -217,7 +218,7 @@ func (s *Session) End(err error) {
 	outcome, reason := session.OutcomeOK, ""
 	var de *DeniedError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, io.EOF):
 	case errors.As(err, &de):
 		outcome, reason = session.OutcomeDenied, de.Message
 	default:

@@ -113,6 +113,14 @@ type Connection struct {
 	// HandshakeTimeout bounds how long a client may take to start up and
 	// authenticate. Default 10s.
 	HandshakeTimeout Duration `yaml:"handshake_timeout"`
+	// HTTP holds the settings of an http connection: the upstream credential and the identity assertion.
+	HTTP HTTP `yaml:"http"`
+	// Kube holds the settings of a kube connection: the API server credential that impersonates callers.
+	Kube Kube `yaml:"kube"`
+	// SSH holds the settings of an ssh connection: the broker's host key, the upstream key and host key, and the keys and CAs bound to identities.
+	SSH SSH `yaml:"ssh"`
+	// MySQL holds the settings of a mysql connection: LOAD DATA LOCAL INFILE and the version announced to clients.
+	MySQL MySQL `yaml:"mysql"`
 
 	// Line is the line of the connection in the file (not a YAML key).
 	Line int `yaml:"-"`

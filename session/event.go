@@ -103,6 +103,54 @@ type Command struct {
 	// TouchesIdentity says the command tries to change the identity the broker
 	// attached downstream (e.g. SET hoop.user); the policy refuses it.
 	TouchesIdentity bool `json:"touches_identity,omitempty"`
+	// HTTP is the request of an http or kube session, secrets redacted.
+	HTTP *HTTPRequest `json:"http,omitempty"`
+}
+
+// HTTPRequest details an HTTP request (http and kube sessions). Credentials
+// are never in it: Authorization and similar headers are redacted, and kube
+// sessions redact Secret values from bodies.
+type HTTPRequest struct {
+	Method string              `json:"method"`
+	Path   string              `json:"path"`
+	Query  string              `json:"query,omitempty"`
+	Header map[string][]string `json:"header,omitempty"`
+	// Body is the start of the request body, up to the connection's cap;
+	// BodyBytes counts it whole.
+	Body          string `json:"body,omitempty"`
+	BodyBytes     int64  `json:"body_bytes,omitempty"`
+	BodyTruncated bool   `json:"body_truncated,omitempty"`
+	// Kube is the Kubernetes API request the path names (kube sessions).
+	Kube *KubeRequest `json:"kube,omitempty"`
+}
+
+// KubeRequest is a Kubernetes API call as the API server authorizes it.
+type KubeRequest struct {
+	Verb        string `json:"verb"`
+	Group       string `json:"group,omitempty"`
+	Version     string `json:"version,omitempty"`
+	Resource    string `json:"resource,omitempty"`
+	Subresource string `json:"subresource,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	Name        string `json:"name,omitempty"`
+}
+
+// HTTPResponse details an HTTP response (http and kube sessions).
+type HTTPResponse struct {
+	Status int                 `json:"status"`
+	Header map[string][]string `json:"header,omitempty"`
+	// Body is the start of the response body, up to the connection's cap
+	// (redacted like requests); BodyBytes counts it whole, streamed or not.
+	Body          string `json:"body,omitempty"`
+	BodyBytes     int64  `json:"body_bytes,omitempty"`
+	BodyTruncated bool   `json:"body_truncated,omitempty"`
+	// Kind is the Kubernetes object kind of the body (ConfigMapList, Status).
+	Kind string `json:"kind,omitempty"`
+	// Upgrade is the protocol the connection switched to (websocket,
+	// SPDY/3.1); the byte counts then cover the upgraded stream.
+	Upgrade  string `json:"upgrade,omitempty"`
+	BytesIn  int64  `json:"bytes_in,omitempty"`
+	BytesOut int64  `json:"bytes_out,omitempty"`
 }
 
 // Column describes a result column.
@@ -137,12 +185,31 @@ type Result struct {
 	Copy *Copy `json:"copy,omitempty"`
 	// Duration is from the command's forwarding to its completion.
 	Duration time.Duration `json:"duration_ns,omitempty"`
+	// AffectedRows, LastInsertID, Warnings and Info are MySQL's OK packet:
+	// rows changed, the AUTO_INCREMENT value generated, the warning count and
+	// the server's info message ("Records: 3  Duplicates: 0  Warnings: 0").
+	AffectedRows uint64 `json:"affected_rows,omitempty"`
+	LastInsertID uint64 `json:"last_insert_id,omitempty"`
+	Warnings     uint16 `json:"warnings,omitempty"`
+	Info         string `json:"info,omitempty"`
+	// HTTP is the response of an http or kube session.
+	HTTP *HTTPResponse `json:"http,omitempty"`
+	// Exit is how a remote command or shell ended (SSH exit-status or
+	// exit-signal).
+	Exit *Exit `json:"exit,omitempty"`
+	// BytesIn and BytesOut count the bytes a stream carried, client to
+	// upstream and back: an SSH channel, a forwarded connection, a file
+	// written or read over sftp.
+	BytesIn  int64 `json:"bytes_in,omitempty"`
+	BytesOut int64 `json:"bytes_out,omitempty"`
 }
 
 // Error describes an error or a notice, as the upstream (or the broker) said it.
 type Error struct {
 	Severity string `json:"severity,omitempty"`
 	Code     string `json:"code,omitempty"` // SQLSTATE, MySQL error number, exit status
+	// SQLState is the SQLSTATE of an error whose Code is something else (MySQL).
+	SQLState string `json:"sqlstate,omitempty"`
 	Message  string `json:"message"`
 	Detail   string `json:"detail,omitempty"`
 	Hint     string `json:"hint,omitempty"`
@@ -182,6 +249,17 @@ type Bytes struct {
 type Resize struct {
 	Cols int `json:"cols"`
 	Rows int `json:"rows"`
+}
+
+// Exit is how a remote process ended.
+type Exit struct {
+	// Status is the exit status; 0 when a signal ended the process.
+	Status int `json:"status"`
+	// Signal names the signal that ended it, without "SIG" (TERM, KILL).
+	Signal     string `json:"signal,omitempty"`
+	CoreDumped bool   `json:"core_dumped,omitempty"`
+	// Message is the message sent with the signal.
+	Message string `json:"message,omitempty"`
 }
 
 // End is the payload of session.end.
