@@ -187,8 +187,10 @@ func (p *Postgres) Statements(user string) ([]string, error) {
 		if i := strings.Index(line, "LOG:  statement: "); i >= 0 {
 			out = append(out, line[i+len("LOG:  statement: "):])
 		} else if i := strings.Index(line, "LOG:  execute "); i >= 0 {
-			if j := strings.Index(line[i:], ": "); j >= 0 {
-				out = append(out, line[i+j+2:])
+			// "LOG:  execute <name>: SQL"
+			rest := line[i+len("LOG:  execute "):]
+			if j := strings.Index(rest, ": "); j >= 0 {
+				out = append(out, rest[j+2:])
 			}
 		}
 	}
