@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hoophq/hoop/broker"
 	"github.com/hoophq/hoop/config"
+	"github.com/hoophq/hoop/internal/admin"
 	"github.com/hoophq/hoop/protocols/postgres"
 	"github.com/hoophq/hoop/session"
 	"github.com/hoophq/hoop/store"
@@ -41,6 +43,8 @@ type Server struct {
 
 	rec       *session.Recorder
 	listeners map[string]net.Listener
+	admin     *admin.Server
+	adminLn   net.Listener
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	errc      chan error
@@ -81,7 +85,49 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, 
 			return nil, err
 		}
 	}
+	if err := s.listenAdmin(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// listenAdmin starts the admin API on cfg.Admin.Listen.
+func (s *Server) listenAdmin() error {
+	tokens := make([]string, len(s.Config.Admin.Tokens))
+	for i, t := range s.Config.Admin.Tokens {
+		tokens[i] = t.Value()
+	}
+	s.admin = admin.New(admin.Config{
+		Tokens:   tokens,
+		Store:    s.Store,
+		Recorder: s.rec,
+		Keys:     []ed25519.PublicKey{s.rec.PublicKey()},
+		Issuer:   s.Broker.Authenticator(),
+		Log:      s.Log.With("component", "admin"),
+	})
+	ln, err := net.Listen("tcp", s.Config.Admin.Listen)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	s.adminLn = ln
+	s.Log.Info("admin API listening", "addr", ln.Addr().String())
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.admin.Serve(ln); err != nil {
+			s.errc <- fmt.Errorf("admin API: %w", err)
+		}
+	}()
+	return nil
+}
+
+// AdminAddr is the address the admin API listens on.
+func (s *Server) AdminAddr() string {
+	if s.adminLn == nil {
+		return ""
+	}
+	return s.adminLn.Addr().String()
 }
 
 func (s *Server) listen(ctx context.Context, conn *config.Connection) error {
@@ -135,6 +181,9 @@ func (s *Server) Wait(ctx context.Context) error {
 // (they stay unsealed).
 func (s *Server) Close() error {
 	s.cancel()
+	if s.admin != nil {
+		s.admin.Close() // ends follow streams before the recorder stops
+	}
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
