@@ -48,6 +48,15 @@ func run() error {
 		return err
 	}
 	fmt.Println("# hoop benchmark —", time.Now().UTC().Format(time.RFC3339), hostInfo())
+	if *sshOnly {
+		return benchSSH(hoopctl)
+	}
+	if *mysqlOnly {
+		return benchMySQL(hoopctl)
+	}
+	if *kubeOnly {
+		return benchKube(hoopctl)
+	}
 	pg, err := testenv.StartPostgres("")
 	if err != nil {
 		return err
@@ -116,7 +125,13 @@ func run() error {
 	after := rss(br.pid())
 	fmt.Printf("RSS before %d MiB, with %d idle sessions %d MiB: %.1f KiB per session (each holds its upstream connection)\n",
 		before>>20, len(conns), after>>20, float64(after-before)/1024/float64(len(conns)))
-	return nil
+	if err := benchSSH(hoopctl); err != nil {
+		return err
+	}
+	if err := benchMySQL(hoopctl); err != nil {
+		return err
+	}
+	return benchKube(hoopctl)
 }
 
 func secs(d time.Duration) string { return fmt.Sprint(int(d.Seconds())) }

@@ -90,6 +90,8 @@ read a stopped broker's store directly (--store).`,
 		newVerify(g),
 		newToken(g),
 		newConfig(g),
+		newKubeCredential(g),
+		newKubeconfig(g),
 	)
 	return root
 }

@@ -16,7 +16,11 @@ import (
 	"github.com/hoophq/hoop/broker"
 	"github.com/hoophq/hoop/config"
 	"github.com/hoophq/hoop/internal/admin"
+	httpproto "github.com/hoophq/hoop/protocols/http"
+	"github.com/hoophq/hoop/protocols/kube"
+	mysqlproto "github.com/hoophq/hoop/protocols/mysql"
 	"github.com/hoophq/hoop/protocols/postgres"
+	sshproto "github.com/hoophq/hoop/protocols/ssh"
 	"github.com/hoophq/hoop/session"
 	"github.com/hoophq/hoop/store"
 )
@@ -29,6 +33,10 @@ type Protocol func(ctx context.Context, ln net.Listener, ep *broker.Endpoint) er
 // Protocols maps a connection's protocol to its implementation.
 var Protocols = map[string]Protocol{
 	"postgres": postgres.Serve,
+	"http":     httpproto.Serve,
+	"kube":     kube.Serve,
+	"ssh":      sshproto.Serve,
+	"mysql":    mysqlproto.Serve,
 }
 
 // StoreFile is the event store in the data dir.

@@ -12,7 +12,20 @@ pg_server() { ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 
 pg_server || need+=(postgresql)
 have psql || need+=(postgresql-client)
+[ -x /usr/sbin/mariadbd ] || have mariadbd || need+=(mariadb-server)
+have mariadb || need+=(mariadb-client)
+# A freshly installed sshd is stopped below; one that was there already may be
+# how this machine is reached, and is left alone.
+fresh_sshd=false
+[ -x /usr/sbin/sshd ] || { need+=(openssh-server); fresh_sshd=true; }
+have ssh || need+=(openssh-client)
+have rsync || need+=(rsync)
+have asciinema || need+=(asciinema)
+# curl drives the http connection tests; the Kubernetes binaries (etcd,
+# kube-apiserver, kubectl) are built from Go modules by the tests (testenv.KubeBin).
+have curl || need+=(curl)
 if [ "$what" = bench ] || [ "$what" = all ]; then
+  have sysbench || need+=(sysbench)
   have pgbench || need+=(postgresql-contrib)
   [ -x /usr/sbin/pgbouncer ] || have pgbouncer || need+=(pgbouncer)
 fi
@@ -45,7 +58,10 @@ if ! install; then
   fi
 fi
 # Debian starts the packaged services; the tests run their own throwaway servers.
-for svc in postgresql pgbouncer; do
+for svc in postgresql pgbouncer mariadb; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
+if $fresh_sshd; then
+  $SUDO service ssh stop >/dev/null 2>&1 || true
+fi
 echo "setup: done" >&2
