@@ -65,12 +65,14 @@ type Recorder struct {
 	room       *sync.Cond // signalled when queued drops; waits with mu held
 	hasDurable bool       // queue holds a record somebody waits for
 	oldest     time.Time  // when the oldest queued record was queued
+	committing bool       // a commit is in flight (by a leading append or the loop)
+	dirty      bool       // committed without fsync since the last Sync
 	closed     bool
 	committed  chan struct{} // closed and replaced after each commit
 
 	wake chan struct{} // buffered 1: something worth a look was queued
 	done chan struct{} // closed when run returns
-	err  error         // first Sync error at close, set by run
+	err  error         // first Sync error; guarded by mu
 }
 
 type item struct {
@@ -137,15 +139,20 @@ func (r *Recorder) poke() {
 	}
 }
 
+// enqueue queues an item. A durable item whose append finds no commit in
+// flight leads: its goroutine takes the queue and commits it at once, so a
+// lone command pays no hand-off to another goroutine. Items that arrive while
+// a commit is in flight wait for the next one, which the loop makes as soon as
+// the flight lands: one commit for all of them (group commit).
 func (r *Recorder) enqueue(it item) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	// Wait for room, unless the queue is empty: one record larger than the
 	// bound still goes through, alone.
 	for r.queued > 0 && r.queued+len(it.rec.Data) > r.opts.MaxQueued && !r.closed {
 		r.room.Wait()
 	}
 	if r.closed {
+		r.mu.Unlock()
 		return ErrClosed
 	}
 	r.queued += len(it.rec.Data)
@@ -154,42 +161,92 @@ func (r *Recorder) enqueue(it item) error {
 		r.poke() // start the flush-delay clock
 	}
 	r.queue = append(r.queue, it)
-	if it.done != nil && !r.hasDurable {
-		r.hasDurable = true
-		r.poke()
+	if it.done == nil {
+		r.mu.Unlock()
+		return nil
 	}
+	r.hasDurable = true
+	if r.committing {
+		r.mu.Unlock()
+		return nil // the commit in flight hands the queue on when it lands
+	}
+	batch := r.take()
+	r.mu.Unlock()
+	r.commitBatch(batch)
 	return nil
 }
 
+// take claims the queue for a commit; r.mu is held.
+func (r *Recorder) take() []item {
+	batch := r.queue
+	r.queue, r.spare = r.spare[:0], nil
+	r.hasDurable = false
+	r.committing = true
+	return batch
+}
+
+// commitBatch commits a claimed batch, answers its waiters, and hands what
+// queued up meanwhile to the loop.
+func (r *Recorder) commitBatch(batch []item) {
+	fsynced := r.commit(batch)
+	size := 0
+	for _, it := range batch {
+		size += len(it.rec.Data)
+	}
+	clear(batch) // drop references to sessions and buffers
+	r.mu.Lock()
+	r.dirty = r.dirty || !fsynced
+	r.committing = false
+	r.queued -= size
+	r.room.Broadcast()
+	r.spare = batch[:0]
+	close(r.committed)
+	r.committed = make(chan struct{})
+	if len(r.queue) > 0 {
+		r.poke()
+	}
+	r.mu.Unlock()
+}
+
+// run commits what no durable append led: non-durable records after the
+// flush delay, durable ones that queued during a commit, and fsyncs the store
+// every FsyncInterval when it was written to.
 func (r *Recorder) run() {
 	defer close(r.done)
 	syncTick := time.NewTicker(r.opts.FsyncInterval)
 	defer syncTick.Stop()
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
-	dirty := false // committed since the last fsync
 	sync := func() {
-		if dirty {
-			if err := r.st.Sync(); err == nil {
-				dirty = false
-			} else if r.err == nil {
+		r.mu.Lock()
+		dirty := r.dirty
+		r.dirty = false
+		r.mu.Unlock()
+		if !dirty {
+			return
+		}
+		if err := r.st.Sync(); err != nil {
+			r.mu.Lock()
+			r.dirty = true
+			if r.err == nil {
 				r.err = err
 			}
+			r.mu.Unlock()
 		}
 	}
 	for {
 		r.mu.Lock()
 		for {
 			n := len(r.queue)
-			if n > 0 && (r.hasDurable || r.closed || time.Since(r.oldest) >= r.opts.FlushDelay) {
+			if n > 0 && !r.committing && (r.hasDurable || r.closed || time.Since(r.oldest) >= r.opts.FlushDelay) {
 				break
 			}
-			if n == 0 && r.closed {
+			if n == 0 && r.closed && !r.committing {
 				r.mu.Unlock()
 				sync()
 				return
 			}
-			if n > 0 {
+			if n > 0 && !r.committing {
 				flush.Reset(r.opts.FlushDelay - time.Since(r.oldest))
 			}
 			r.mu.Unlock()
@@ -202,26 +259,9 @@ func (r *Recorder) run() {
 			flush.Stop()
 			r.mu.Lock()
 		}
-		batch := r.queue
-		r.queue, r.spare = r.spare[:0], nil
-		r.hasDurable = false
+		batch := r.take()
 		r.mu.Unlock()
-
-		fsynced := r.commit(batch)
-		dirty = dirty || !fsynced
-
-		size := 0
-		for _, it := range batch {
-			size += len(it.rec.Data)
-		}
-		clear(batch) // drop references to sessions and buffers
-		r.mu.Lock()
-		r.queued -= size
-		r.room.Broadcast()
-		r.spare = batch[:0]
-		close(r.committed)
-		r.committed = make(chan struct{})
-		r.mu.Unlock()
+		r.commitBatch(batch)
 	}
 }
 

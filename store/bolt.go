@@ -35,7 +35,7 @@ type Options struct {
 	LockTimeout time.Duration
 	// ApplyDelay bounds how long committed batches wait in the log before they
 	// are applied to bbolt (readers never see that delay: they wait for the
-	// apply). Default 20ms.
+	// apply). Default 100ms.
 	ApplyDelay time.Duration
 	// MaxPending bounds the bytes committed to the log but not yet applied;
 	// Commit waits beyond it. Default 64MiB.
@@ -85,7 +85,7 @@ func Open(path string, opts Options) (*Bolt, error) {
 		opts.LockTimeout = time.Second
 	}
 	if opts.ApplyDelay <= 0 {
-		opts.ApplyDelay = 20 * time.Millisecond
+		opts.ApplyDelay = 100 * time.Millisecond
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 64 << 20

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -89,6 +90,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/sessions/{id}/records", s.method("GET", s.records))
 	mux.HandleFunc("/v1/keys", s.method("GET", s.keys))
 	mux.HandleFunc("/v1/tokens", s.method("POST", s.token))
+	// Go's profiler, behind the same admin token: the broker's own CPU and
+	// memory, for make bench and for operators.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such route: "+r.URL.Path)
 	})

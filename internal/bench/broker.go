@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 // broker is a `hoopctl serve` process with two connections to the same
 // Postgres, one per durability mode, plaintext on loopback like the peers.
 type broker struct {
+	admin int // admin API port
 	dir   string
 	cmd   *exec.Cmd
 	done  chan error
@@ -31,6 +34,7 @@ func startBroker(hoopctl string, pg *testenv.Postgres) (*broker, error) {
 	}
 	b := &broker{dir: dir, done: make(chan error, 1), ports: map[string]int{}}
 	admin, _ := testenv.FreePort()
+	b.admin = admin
 	for _, n := range []string{"pg-write", "pg-fsync"} {
 		b.ports[n], _ = testenv.FreePort()
 	}
@@ -115,4 +119,29 @@ func closeAll(conns []*pgx.Conn) {
 	for _, c := range conns {
 		c.Close(context.Background())
 	}
+}
+
+// profile saves a CPU profile of the broker over the next d to path, from the
+// admin API's pprof endpoint. It returns at once; wait on the channel.
+func (b *broker) profile(d time.Duration, path string) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", b.admin, int(d.Seconds())), nil)
+		req.Header.Set("Authorization", "Bearer bench-admin-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		_, err = io.Copy(f, resp.Body)
+		errc <- err
+	}()
+	return errc
 }

@@ -18,7 +18,6 @@ import (
 )
 
 var (
-	kubeOnly  = flag.Bool("kube-only", false, "run only the Kubernetes section")
 	kubeCalls = flag.Int("kube-calls", 500, "sequential GETs per path in the Kubernetes section")
 )
 

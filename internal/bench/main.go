@@ -26,7 +26,20 @@ var (
 	duration = flag.Duration("t", 15*time.Second, "length of each throughput run")
 	idle     = flag.Int("idle", 1000, "idle sessions for the memory figure")
 	clients  = flag.Int("c", 8, "pgbench clients for the throughput runs")
+	profile  = flag.String("cpuprofile", "", "save a CPU profile of the broker during the durability-write pgbench run to this file")
+	only     = flag.String("only", "", "comma-separated sections to run (postgres, ssh, mysql, kube); default all")
 )
+
+// sections run in this order; each starts and stops its own servers.
+var sections = []struct {
+	name string
+	run  func(hoopctl string) error
+}{
+	{"postgres", benchPostgres},
+	{"ssh", benchSSH},
+	{"mysql", benchMySQL},
+	{"kube", benchKube},
+}
 
 func main() {
 	flag.Parse()
@@ -48,15 +61,26 @@ func run() error {
 		return err
 	}
 	fmt.Println("# hoop benchmark —", time.Now().UTC().Format(time.RFC3339), hostInfo())
-	if *sshOnly {
-		return benchSSH(hoopctl)
+	want := map[string]bool{}
+	for n := range strings.SplitSeq(*only, ",") {
+		if n != "" {
+			want[strings.TrimSpace(n)] = true
+		}
 	}
-	if *mysqlOnly {
-		return benchMySQL(hoopctl)
+	for _, sec := range sections {
+		if len(want) > 0 && !want[sec.name] {
+			continue
+		}
+		if err := sec.run(hoopctl); err != nil {
+			return fmt.Errorf("%s: %w", sec.name, err)
+		}
 	}
-	if *kubeOnly {
-		return benchKube(hoopctl)
-	}
+	return nil
+}
+
+// benchPostgres: pgbench -S directly, through pgbouncer and through the broker
+// in both durability modes; 1-client latency; RSS with idle sessions.
+func benchPostgres(hoopctl string) error {
 	pg, err := testenv.StartPostgres("")
 	if err != nil {
 		return err
@@ -90,10 +114,19 @@ func run() error {
 
 	fmt.Printf("\n## pgbench -S -c %d -j 2 -T %s (TPS, higher is better; every statement recorded through hoop)\n\n", *clients, *duration)
 	tps := map[string]float64{}
-	for _, t := range targets {
+	for i, t := range targets {
+		var prof <-chan error
+		if i == 2 && *profile != "" {
+			prof = br.profile(*duration-time.Second, *profile)
+		}
 		out, err := pgbench(t.dsn, t.env, "-S", "-n", "-c", fmt.Sprint(*clients), "-j", "2", "-T", secs(*duration))
 		if err != nil {
 			return fmt.Errorf("%s: %v\n%s", t.name, err, out)
+		}
+		if prof != nil {
+			if err := <-prof; err != nil {
+				return fmt.Errorf("profile: %w", err)
+			}
 		}
 		tps[t.name] = field(out, "tps = ")
 		fmt.Printf("%-26s %10.0f TPS\n", t.name, tps[t.name])
@@ -125,13 +158,7 @@ func run() error {
 	after := rss(br.pid())
 	fmt.Printf("RSS before %d MiB, with %d idle sessions %d MiB: %.1f KiB per session (each holds its upstream connection)\n",
 		before>>20, len(conns), after>>20, float64(after-before)/1024/float64(len(conns)))
-	if err := benchSSH(hoopctl); err != nil {
-		return err
-	}
-	if err := benchMySQL(hoopctl); err != nil {
-		return err
-	}
-	return benchKube(hoopctl)
+	return nil
 }
 
 func secs(d time.Duration) string { return fmt.Sprint(int(d.Seconds())) }

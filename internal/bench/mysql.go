@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/hoophq/hoop/internal/testenv"
 )
-
-var mysqlOnly = flag.Bool("mysql-only", false, "run only the MySQL section")
 
 // sysbenchThreads is the concurrency of the MySQL runs.
 const sysbenchThreads = 4

@@ -19,7 +19,6 @@ import (
 )
 
 var (
-	sshOnly = flag.Bool("ssh-only", false, "run only the SSH section")
 	sshSize = flag.Int("ssh-mib", 256, "MiB copied by scp in the SSH section")
 	sshRuns = flag.Int("ssh-runs", 3, "scp runs per path and direction (the best is kept)")
 )
