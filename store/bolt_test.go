@@ -94,9 +94,15 @@ func TestRecoverLog(t *testing.T) {
 	s.Commit(batch("a", 4, 2), false)
 	copyStore(t, filepath.Join(dir, "live"), filepath.Join(dir, "crashed"))
 
+	// A torn entry right after the last whole one.
 	segs, _ := walSegments(filepath.Join(dir, "crashed", "events.db.wal"))
-	f, _ := os.OpenFile(walPath(filepath.Join(dir, "crashed", "events.db.wal"), segs[len(segs)-1]), os.O_APPEND|os.O_WRONLY, 0)
-	f.Write(appendEntry(nil, entryRecord, "b", 999, []byte("torn"))[:20])
+	last := walPath(filepath.Join(dir, "crashed", "events.db.wal"), segs[len(segs)-1])
+	good, err := readSegment(last, func(byte, string, uint64, []byte) error { return nil })
+	if err != nil || good == 0 {
+		t.Fatalf("last segment: %d whole bytes, %v", good, err)
+	}
+	f, _ := os.OpenFile(last, os.O_WRONLY, 0)
+	f.WriteAt(appendEntry(nil, entryRecord, "b", 999, []byte("torn"))[:20], good)
 	f.Close()
 
 	r, err := Open(filepath.Join(dir, "crashed", "events.db"), Options{ReadOnly: true})
@@ -155,4 +161,44 @@ func FuzzReadSegment(f *testing.F) {
 			t.Fatalf("re-encoded %x; want %x", again, b[:good])
 		}
 	})
+}
+
+// Batches larger than a segment, and many of them, rotate the log; nothing is
+// lost across rotations, Close and a reopen.
+func TestLogRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s, err := Open(path, Options{ApplyDelay: time.Hour, MaxPending: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("x"), 3<<20)
+	for i := range 8 {
+		b := &Batch{Records: []Record{{Session: "big", Seq: uint64(i + 1), Data: big}}}
+		if err := s.Commit(b, i == 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	huge := &Batch{Records: []Record{{Session: "big", Seq: 9, Data: bytes.Repeat([]byte("y"), walSegmentSize+1)}}}
+	if err := s.Commit(huge, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	r.Records("big", 0, func(rec Record) bool {
+		n++
+		if want := len(big); rec.Seq < 9 && len(rec.Data) != want {
+			t.Errorf("record %d: %d bytes; want %d", rec.Seq, len(rec.Data), want)
+		}
+		return true
+	})
+	if n != 9 {
+		t.Fatalf("%d records; want 9", n)
+	}
 }

@@ -44,11 +44,12 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 type wal struct {
-	dir  string
-	f    *os.File
-	seg  uint64 // current segment number
-	size int64
-	buf  []byte
+	dir    string
+	f      *os.File
+	m      []byte // the current segment, mapped shared: a copy into it is in the page cache
+	seg    uint64 // current segment number
+	off    int    // bytes of m in use
+	synced int    // bytes of m known to be on stable storage
 }
 
 func walPath(dir string, seg uint64) string {
@@ -84,55 +85,87 @@ func openWAL(dir string, after uint64) (*wal, error) {
 		return nil, err
 	}
 	w := &wal{dir: dir, seg: after}
-	return w, w.rotate()
+	return w, w.rotate(0)
 }
 
-func (w *wal) rotate() error {
+// rotate closes the current segment (synced) and maps a new one of at least
+// need bytes. Its blocks are allocated up front, so that running out of disk
+// is an error here rather than a SIGBUS on a later copy.
+func (w *wal) rotate(need int) error {
 	if w.f != nil {
-		if err := w.f.Sync(); err != nil {
+		if err := w.sync(); err != nil {
 			return err
 		}
-		if err := w.f.Close(); err != nil {
+		if err := w.close(); err != nil {
 			return err
 		}
 	}
 	w.seg++
-	f, err := os.OpenFile(walPath(w.dir, w.seg), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	size := max(walSegmentSize, (need+pageSize-1)/pageSize*pageSize)
+	f, err := os.OpenFile(walPath(w.dir, w.seg), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
 		return err
 	}
-	w.f, w.size = f, 0
+	m, err := mapSegment(f, size)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	w.f, w.m, w.off, w.synced = f, m, 0, 0
 	return syncDir(w.dir)
 }
 
-// append writes the batch as one write and returns the segment it went to.
+// append copies the batch into the mapped segment and returns the segment it
+// went to. No system call: the bytes are in the page cache once copied, which
+// survives a crash of the process; sync makes them survive power loss.
 func (w *wal) append(b *Batch) (uint64, error) {
-	if w.size >= walSegmentSize {
-		if err := w.rotate(); err != nil {
+	size := 0
+	for _, r := range b.Records {
+		size += entrySize(r.Session, r.Data)
+	}
+	for _, e := range b.Entries {
+		size += entrySize(e.ID, e.Data)
+	}
+	if w.off+size > len(w.m) {
+		if err := w.rotate(size); err != nil {
 			return 0, err
 		}
 	}
-	buf := w.buf[:0]
+	buf := w.m[w.off:w.off:len(w.m)] // appendEntry writes in place: the capacity suffices
 	for _, r := range b.Records {
 		buf = appendEntry(buf, entryRecord, r.Session, r.Seq, r.Data)
 	}
 	for _, e := range b.Entries {
 		buf = appendEntry(buf, entryIndex, e.ID, 0, e.Data)
 	}
-	w.buf = buf
-	if _, err := w.f.Write(buf); err != nil {
-		return 0, err
-	}
-	w.size += int64(len(buf))
-	if cap(w.buf) > 4<<20 {
-		w.buf = nil // don't keep a huge buffer after a huge batch
-	}
+	w.off += len(buf)
 	return w.seg, nil
 }
 
-func (w *wal) sync() error { return w.f.Sync() }
+// sync writes the segment's unsynced bytes to stable storage.
+func (w *wal) sync() error {
+	if w.synced == w.off {
+		return nil
+	}
+	from := w.synced / pageSize * pageSize
+	if err := msync(w.m[from:w.off]); err != nil {
+		return err
+	}
+	w.synced = w.off
+	return nil
+}
 
-func (w *wal) close() error { return w.f.Close() }
+func (w *wal) close() error {
+	err := unmap(w.m)
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	w.m, w.f = nil, nil
+	return err
+}
+
+func entrySize(id string, data []byte) int { return entryHeader + 1 + 2 + len(id) + 8 + len(data) }
 
 func appendEntry(dst []byte, typ byte, id string, seq uint64, data []byte) []byte {
 	n := 1 + 2 + len(id) + 8 + len(data)
