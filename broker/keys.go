@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/hoophq/hoop/internal/atomicfile"
 )
 
 // Key files in the data dir.
@@ -53,11 +55,11 @@ func createKey(dataDir string) (ed25519.PrivateKey, error) {
 		return nil, err
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	if err := writeFileAtomic(filepath.Join(dataDir, KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dataDir, KeyFile), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, err
 	}
 	pder, _ := x509.MarshalPKIXPublicKey(pub)
-	if err := writeFileAtomic(filepath.Join(dataDir, PublicKeyFile), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dataDir, PublicKeyFile), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -93,30 +95,4 @@ func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
 func MarshalPublicKey(pub ed25519.PublicKey) []byte {
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-}
-
-// writeFileAtomic writes via a temporary file and a rename, so a crash never
-// leaves half a key.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hoophq/hoop/config"
+	"github.com/hoophq/hoop/internal/atomicfile"
 )
 
 // Generated listener certificate, in the data dir.
@@ -90,10 +91,10 @@ func loadOrCreateCert(cfg *config.Config) (*tls.Certificate, error) {
 	if err := os.MkdirAll(filepath.Dir(certPath), 0o700); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := atomicfile.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := atomicfile.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return nil, err
 	}
 	c, err := tls.LoadX509KeyPair(certPath, keyPath)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/hoophq/hoop/config"
+	"github.com/hoophq/hoop/internal/atomicfile"
 )
 
 // hostKey loads the broker's host key for a connection, generating the default
@@ -56,37 +57,11 @@ func generateHostKey(path string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(path, pem.EncodeToMemory(blk), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
 		return nil, fmt.Errorf("host key: %w", err)
 	}
-	if err := writeAtomic(path+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path+".pub", ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644); err != nil {
 		return nil, fmt.Errorf("host key: %w", err)
 	}
 	return signer, nil
-}
-
-// writeAtomic writes via a temporary file and a rename, so that a crash never
-// leaves half a key and two listeners starting at once agree on one.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
