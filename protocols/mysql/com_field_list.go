@@ -37,12 +37,8 @@ func (c *conn) comFieldList(p []byte) error {
 		text += " " + f.Wildcard
 	}
 	cmd := &session.Command{Type: "field_list", Text: text}
-	seq, refused, err := c.record(cmd)
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(cmd, p)
+	if !sent {
 		return err
 	}
 	rs := c.newResultSet(seq, false)

@@ -1,8 +1,6 @@
 package mysql
 
 import (
-	"time"
-
 	gm "github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/hoophq/hoop/session"
@@ -38,12 +36,8 @@ func (c *conn) comQuery(p []byte) error {
 			return c.kill(cmd, info.Kill)
 		}
 	}
-	seq, refused, err := c.record(cmd)
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(cmd, p)
+	if !sent {
 		return err
 	}
 	return c.relayResults(seq, start, false, nil)

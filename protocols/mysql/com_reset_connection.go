@@ -3,7 +3,6 @@ package mysql
 import (
 	"bytes"
 	"fmt"
-	"time"
 
 	"github.com/hoophq/hoop/session"
 )
@@ -12,12 +11,8 @@ import (
 // upstream — user variables included — and then sets the identity variables
 // again before the client hears it worked.
 func (c *conn) comResetConnection(p []byte) error {
-	seq, refused, err := c.record(&session.Command{Type: "reset_connection"})
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(&session.Command{Type: "reset_connection"}, p)
+	if !sent {
 		return err
 	}
 	reply, err := c.readUpstream()

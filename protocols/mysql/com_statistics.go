@@ -9,12 +9,8 @@ import (
 // comStatistics relays COM_STATISTICS (the mysql client's status command),
 // whose reply is a bare string, not an OK packet.
 func (c *conn) comStatistics(p []byte) error {
-	seq, refused, err := c.record(&session.Command{Type: "statistics"})
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(&session.Command{Type: "statistics"}, p)
+	if !sent {
 		return err
 	}
 	reply, err := c.relay()

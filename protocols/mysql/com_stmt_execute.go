@@ -3,7 +3,6 @@ package mysql
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	gm "github.com/go-mysql-org/go-mysql/mysql"
 
@@ -103,12 +102,8 @@ func (c *conn) comStmtExecute(p []byte) error {
 		st.longData, st.longSize, st.cursor = nil, nil, nil
 	}
 	// Otherwise the server answers "Unknown prepared statement handler".
-	seq, refused, err := c.record(cmd)
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(cmd, p)
+	if !sent {
 		return err
 	}
 	return c.relayResults(seq, start, true, st)

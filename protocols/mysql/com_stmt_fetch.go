@@ -3,7 +3,6 @@ package mysql
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/hoophq/hoop/session"
 )
@@ -36,12 +35,8 @@ func (c *conn) comStmtFetch(p []byte) error {
 	if st != nil {
 		cmd.Text = st.text
 	}
-	seq, refused, err := c.record(cmd)
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(cmd, p)
+	if !sent {
 		return err
 	}
 	rs := c.newResultSet(seq, true)

@@ -60,12 +60,8 @@ func (c *conn) comStmtPrepare(p []byte) error {
 				"LOAD DATA LOCAL INFILE is disabled on connection %q (the connection's mysql.local_infile allows it)", c.ep.Conn.Name))
 		}
 	}
-	seq, refused, err := c.record(cmd)
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(cmd, p)
+	if !sent {
 		return err
 	}
 	first, err := c.relay()

@@ -3,7 +3,6 @@ package mysql
 import (
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/hoophq/hoop/session"
 )
@@ -39,12 +38,8 @@ func (c *conn) comStmtReset(p []byte) error {
 // simple records a command whose reply is one OK or ERR packet, forwards
 // it and relays the reply.
 func (c *conn) simple(cmd *session.Command, p []byte) error {
-	seq, refused, err := c.record(cmd)
-	if refused || err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.forward(p); err != nil {
+	seq, start, sent, err := c.recordAndForward(cmd, p)
+	if !sent {
 		return err
 	}
 	reply, err := c.relay()

@@ -224,6 +224,23 @@ func (c *conn) record(cmd *session.Command) (seq uint64, refused bool, err error
 	return 0, true, err
 }
 
+// recordAndForward records cmd, then forwards its packet p upstream: record,
+// then forward, so that what cannot be recorded never runs. start is when p
+// went upstream. When sent is false the command was not run: the client has
+// been told why (err is nil) or the connection failed (err says how), and
+// the caller returns err.
+func (c *conn) recordAndForward(cmd *session.Command, p []byte) (seq uint64, start time.Time, sent bool, err error) {
+	seq, refused, err := c.record(cmd)
+	if refused || err != nil {
+		return 0, time.Time{}, false, err
+	}
+	start = time.Now()
+	if err := c.forward(p); err != nil {
+		return 0, time.Time{}, false, err
+	}
+	return seq, start, true, nil
+}
+
 // refuse records a command the protocol refuses by itself (a policy event
 // with rule) and answers the client with e.
 func (c *conn) refuse(cmd *session.Command, rule string, e *errPacket) error {
