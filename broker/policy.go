@@ -29,7 +29,7 @@ func (s *Session) decide(c *session.Command) Decision {
 		return Decision{Deny, "builtin:access", "access to " + s.ep.Conn.Name + " was revoked"}
 	}
 	if c.TouchesIdentity {
-		return Decision{Deny, "builtin:identity", "the identity attached by the broker (hoop.*) cannot be changed"}
+		return Decision{Deny, "builtin:identity", "the identity attached by the broker cannot be changed from the session"}
 	}
 	return Decision{Action: Allow, Rule: "builtin:access"}
 }

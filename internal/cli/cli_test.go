@@ -6,112 +6,33 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hoophq/hoop/config"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/cli"
-	"github.com/hoophq/hoop/internal/server"
 	"github.com/hoophq/hoop/session"
 	"github.com/hoophq/hoop/store/storetest"
 )
 
-const adminToken = "cli-test-admin-token"
-
-// broker is an in-process broker (server.Start) with its admin API on a
-// loopback port, and a config file that points hoopctl at it.
-type brokerEnv struct {
-	t    *testing.T
-	dir  string // the config's directory; the data dir is dir/data
-	file string // broker.yaml
-	cfg  *config.Config
-	srv  *server.Server
-}
-
 // brokerYAML is a broker with one Postgres connection; extra is appended to
 // the connection (e.g. upstream settings of a real server).
 func brokerYAML(upstream string) string {
-	return `broker:
-  id: test-broker
-  data_dir: data
-  log_level: debug
-admin:
-  listen: 127.0.0.1:0
-  tokens:
-    - ${file:admin.token}
-connections:
-  - name: pg
+	return brokertest.YAML(`  - name: pg
     protocol: postgres
     listen: 127.0.0.1:0
     upstream:
 ` + upstream + `
     access:
       groups: [dba]
-`
+`)
 }
 
 const fakeUpstream = `      address: 127.0.0.1:1
       user: app
       database: app`
-
-func newBroker(t *testing.T, yaml string) *brokerEnv {
-	t.Helper()
-	return newBrokerIn(t, t.TempDir(), yaml)
-}
-
-// newBrokerIn starts a broker whose config is dir/broker.yaml.
-func newBrokerIn(t *testing.T, dir, yaml string) *brokerEnv {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte(adminToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "broker.yaml")
-	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &brokerEnv{t: t, dir: dir, file: file, cfg: cfg}
-	b.start()
-	t.Cleanup(b.stop)
-	return b
-}
-
-func (b *brokerEnv) start() {
-	b.t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	srv, err := server.Start(context.Background(), b.cfg, log)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	b.srv = srv
-}
-
-func (b *brokerEnv) stop() {
-	if b.srv != nil {
-		if err := b.srv.Close(); err != nil {
-			b.t.Errorf("server close: %v", err)
-		}
-		b.srv = nil
-	}
-}
-
-// server is the --server flag for the running broker.
-func (b *brokerEnv) server() string { return "http://" + b.srv.AdminAddr() }
-
-// remote runs hoopctl against the broker's admin API.
-func (b *brokerEnv) remote(args ...string) (string, string, int) {
-	return run(append([]string{"--server", b.server(), "--admin-token", adminToken}, args...)...)
-}
 
 func run(args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
@@ -122,14 +43,14 @@ func run(args ...string) (stdout, stderr string, code int) {
 func str(s string) session.Value { return &s }
 
 // record records a session straight through the broker's recorder.
-func (b *brokerEnv) record(info session.Info, fn func(s *session.Session)) string {
-	b.t.Helper()
+func record(t *testing.T, b *brokertest.Broker, info session.Info, fn func(s *session.Session)) string {
+	t.Helper()
 	if info.Connection == "" {
 		info.Connection, info.Protocol = "pg", "postgres"
 	}
-	s, err := b.srv.Recorder().Start(info, false)
+	s, err := b.Recorder().Start(info, false)
 	if err != nil {
-		b.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if fn != nil {
 		fn(s)
@@ -157,17 +78,17 @@ func end(t *testing.T, s *session.Session, o session.Outcome, reason string) {
 }
 
 func TestSessions(t *testing.T) {
-	b := newBroker(t, brokerYAML(fakeUpstream))
-	alice := b.record(session.Info{Principal: session.Principal{Subject: "alice", Groups: []string{"dba"}}, ClientAddr: "127.0.0.1:5000"}, func(s *session.Session) {
+	b := brokertest.Start(t, t.TempDir(), brokerYAML(fakeUpstream))
+	alice := record(t, b, session.Info{Principal: session.Principal{Subject: "alice", Groups: []string{"dba"}}, ClientAddr: "127.0.0.1:5000"}, func(s *session.Session) {
 		query(t, s, "select 1", session.Result{Tag: "SELECT 1", RowCount: 1})
 		end(t, s, session.OutcomeOK, "")
 	})
-	bot := b.record(session.Info{Principal: session.Principal{Subject: "bob"}, Actors: []session.Actor{{Subject: "deploy-bot"}, {Subject: "ci"}}}, nil)
-	denied := b.record(session.Info{Principal: session.Principal{Subject: "mallory"}}, func(s *session.Session) {
+	bot := record(t, b, session.Info{Principal: session.Principal{Subject: "bob"}, Actors: []session.Actor{{Subject: "deploy-bot"}, {Subject: "ci"}}}, nil)
+	denied := record(t, b, session.Info{Principal: session.Principal{Subject: "mallory"}}, func(s *session.Session) {
 		end(t, s, session.OutcomeDenied, "user \"mallory\" is not in a group allowed to use connection \"pg\"")
 	})
 
-	out, errOut, code := b.remote("sessions")
+	out, errOut, code := b.Hoopctl("sessions")
 	if code != 0 {
 		t.Fatalf("sessions: exit %d: %s", code, errOut)
 	}
@@ -195,32 +116,32 @@ func TestSessions(t *testing.T) {
 		}
 	}
 
-	out, _, code = b.remote("sessions", "--user", "deploy-bot", "--json")
+	out, _, code = b.Hoopctl("sessions", "--user", "deploy-bot", "--json")
 	var infos []session.Info
 	if code != 0 || json.Unmarshal([]byte(out), &infos) != nil || len(infos) != 1 || infos[0].ID != bot {
 		t.Fatalf("sessions --user deploy-bot --json: exit %d\n%s\nwant bob's session", code, out)
 	}
-	out, _, _ = b.remote("sessions", "--since", "1h", "--connection", "nope")
+	out, _, _ = b.Hoopctl("sessions", "--since", "1h", "--connection", "nope")
 	if strings.Count(out, "\n") != 1 {
 		t.Errorf("sessions --connection nope: got\n%s\nwant the header only", out)
 	}
 
 	// --config takes the admin address and token from the broker's config; it
 	// listens on port 0, so point --server at the port chosen.
-	out, errOut, code = run("--config", b.file, "--server", b.server(), "sessions", "--limit", "1")
+	out, errOut, code = run("--config", b.File, "--server", b.AdminURL(), "sessions", "--limit", "1")
 	if code != 0 || !strings.Contains(out, denied) || strings.Contains(out, alice) {
 		t.Fatalf("--config: exit %d: %s%s", code, out, errOut)
 	}
 }
 
 func TestAuthAndUsageErrors(t *testing.T) {
-	b := newBroker(t, brokerYAML(fakeUpstream))
-	_, errOut, code := run("--server", b.server(), "--admin-token", "wrong", "sessions")
+	b := brokertest.Start(t, t.TempDir(), brokerYAML(fakeUpstream))
+	_, errOut, code := run("--server", b.AdminURL(), "--admin-token", "wrong", "sessions")
 	if code != 1 || !strings.HasPrefix(errOut, "hoopctl: ") || !strings.Contains(errOut, "401") {
 		t.Errorf("wrong token: exit %d %q; want exit 1 and a 401", code, errOut)
 	}
 	t.Setenv("HOOP_ADMIN_TOKEN", "")
-	_, errOut, code = run("--server", b.server(), "sessions")
+	_, errOut, code = run("--server", b.AdminURL(), "sessions")
 	if code != 1 || !strings.Contains(errOut, "no admin token") {
 		t.Errorf("no token: exit %d %q; want exit 1 naming the missing token", code, errOut)
 	}
@@ -238,23 +159,23 @@ func TestAuthAndUsageErrors(t *testing.T) {
 		{"token", "issue"},
 		{"serve"},
 	} {
-		if _, errOut, code := b.remote(args...); code != 2 || !strings.HasPrefix(errOut, "hoopctl: ") {
+		if _, errOut, code := b.Hoopctl(args...); code != 2 || !strings.HasPrefix(errOut, "hoopctl: ") {
 			t.Errorf("%q: exit %d %q; want a usage error, exit 2", args, code, errOut)
 		}
 	}
-	_, errOut, code = b.remote("replay", "01234567-nope")
+	_, errOut, code = b.Hoopctl("replay", "01234567-nope")
 	if code != 1 || !strings.Contains(errOut, "not found") {
 		t.Errorf("unknown session: exit %d %q", code, errOut)
 	}
 }
 
 func TestReplayJSON(t *testing.T) {
-	b := newBroker(t, brokerYAML(fakeUpstream))
-	id := b.record(session.Info{Principal: session.Principal{Subject: "alice"}}, func(s *session.Session) {
+	b := brokertest.Start(t, t.TempDir(), brokerYAML(fakeUpstream))
+	id := record(t, b, session.Info{Principal: session.Principal{Subject: "alice"}}, func(s *session.Session) {
 		query(t, s, "select 1 as x", session.Result{Columns: []session.Column{{Name: "x", Type: "int4"}}, Rows: [][]session.Value{{str("1")}}, RowCount: 1, Tag: "SELECT 1"})
 		end(t, s, session.OutcomeOK, "")
 	})
-	out, errOut, code := b.remote("replay", "latest", "--format", "json")
+	out, errOut, code := b.Hoopctl("replay", "latest", "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -278,8 +199,8 @@ func TestReplayJSON(t *testing.T) {
 
 // --follow tails a live session until it ends.
 func TestReplayFollow(t *testing.T) {
-	b := newBroker(t, brokerYAML(fakeUpstream))
-	rs, err := b.srv.Recorder().Start(session.Info{Connection: "pg", Protocol: "postgres", Principal: session.Principal{Subject: "alice"}}, false)
+	b := brokertest.Start(t, t.TempDir(), brokerYAML(fakeUpstream))
+	rs, err := b.Recorder().Start(session.Info{Connection: "pg", Protocol: "postgres", Principal: session.Principal{Subject: "alice"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +208,7 @@ func TestReplayFollow(t *testing.T) {
 	done := make(chan int, 1)
 	var errb bytes.Buffer
 	go func() {
-		done <- cli.Run([]string{"--server", b.server(), "--admin-token", adminToken, "replay", rs.ID(), "--follow"}, pw, &errb)
+		done <- cli.Run([]string{"--server", b.AdminURL(), "--admin-token", brokertest.AdminToken, "replay", rs.ID(), "--follow"}, pw, &errb)
 		pw.Close()
 	}()
 	var got bytes.Buffer
@@ -345,34 +266,34 @@ func TestReplayFollow(t *testing.T) {
 // A stopped broker's store is read directly; a running broker's lock is
 // reported with a pointer to the admin API; verify names an altered record.
 func TestStoreAndVerify(t *testing.T) {
-	b := newBroker(t, brokerYAML(fakeUpstream))
+	b := brokertest.Start(t, t.TempDir(), brokerYAML(fakeUpstream))
 	var ids []string
 	for i := range 3 {
-		ids = append(ids, b.record(session.Info{Principal: session.Principal{Subject: fmt.Sprint("user", i)}}, func(s *session.Session) {
+		ids = append(ids, record(t, b, session.Info{Principal: session.Principal{Subject: fmt.Sprint("user", i)}}, func(s *session.Session) {
 			for j := range 4 {
 				query(t, s, fmt.Sprintf("select %d", j), session.Result{Tag: "SELECT 1", RowCount: 1})
 			}
 			end(t, s, session.OutcomeOK, "")
 		}))
 	}
-	live := b.record(session.Info{Principal: session.Principal{Subject: "cut"}}, func(s *session.Session) {
+	live := record(t, b, session.Info{Principal: session.Principal{Subject: "cut"}}, func(s *session.Session) {
 		query(t, s, "select 'unfinished'", session.Result{Tag: "SELECT 1"})
 	})
-	data := filepath.Join(b.dir, "data")
+	data := filepath.Join(b.Dir, "data")
 
 	_, errOut, code := run("--store", data, "sessions")
 	if code != 1 || !strings.Contains(errOut, "running broker") || !strings.Contains(errOut, "admin API") {
 		t.Fatalf("--store of a running broker: exit %d %q; want a pointer to the admin API", code, errOut)
 	}
-	out, errOut, code := b.remote("verify", "--all")
+	out, errOut, code := b.Hoopctl("verify", "--all")
 	if code != 0 || strings.Count(out, "sealed (10 records)") != 3 || !strings.Contains(out, live+"  unsealed") {
 		t.Fatalf("verify --all (live): exit %d\n%s%s", code, out, errOut)
 	}
-	if _, _, code := b.remote("verify", "--all", "--strict"); code != 1 {
+	if _, _, code := b.Hoopctl("verify", "--all", "--strict"); code != 1 {
 		t.Errorf("verify --all --strict with an unsealed session: exit %d; want 1", code)
 	}
 	time.Sleep(50 * time.Millisecond) // let the live session's result commit
-	b.stop()
+	b.Stop(t)
 
 	out, errOut, code = run("--store", data, "sessions")
 	if code != 0 || !strings.Contains(out, ids[0]) || !strings.Contains(out, "unended") {
@@ -412,37 +333,37 @@ func TestStoreAndVerify(t *testing.T) {
 
 	// After a restart the cut session is marked killed and still verifies
 	// unsealed.
-	b.start()
-	out, _, _ = b.remote("sessions")
+	b.Restart(t)
+	out, _, _ = b.Hoopctl("sessions")
 	if !strings.Contains(out, "killed (cut)") {
 		t.Errorf("sessions after restart: got\n%s\nwant the cut session killed", out)
 	}
-	out, _, code = b.remote("replay", live)
+	out, _, code = b.Hoopctl("replay", live)
 	if code != 0 || !strings.Contains(out, "without session.end: killed") || !strings.Contains(out, "verification: unsealed (3 records") {
 		t.Errorf("replay cut session: exit %d\n%s", code, out)
 	}
 }
 
 func TestTokenIssue(t *testing.T) {
-	b := newBroker(t, brokerYAML(fakeUpstream))
-	out, errOut, code := b.remote("token", "issue", "--user", "alice", "--groups", "dba,eng", "--ttl", "30m", "--actor", "agent-1", "--actor", "agent-0")
+	b := brokertest.Start(t, t.TempDir(), brokerYAML(fakeUpstream))
+	out, errOut, code := b.Hoopctl("token", "issue", "--user", "alice", "--groups", "dba,eng", "--ttl", "30m", "--actor", "agent-1", "--actor", "agent-0")
 	if code != 0 || strings.Count(out, "\n") != 1 || strings.Count(out, ".") != 2 {
 		t.Fatalf("token issue: exit %d %q %q; want only the token", code, out, errOut)
 	}
-	id, err := b.srv.Broker.Authenticator().Authenticate(context.Background(), strings.TrimSpace(out))
+	id, err := b.Broker.Authenticator().Authenticate(context.Background(), strings.TrimSpace(out))
 	if err != nil || id.Principal.Subject != "alice" || strings.Join(id.Principal.Groups, ",") != "dba,eng" ||
 		len(id.Actors) != 2 || id.Actors[0].Subject != "agent-1" || time.Until(id.Expiry) > 30*time.Minute {
 		t.Fatalf("token identity %+v, %v", id, err)
 	}
-	if _, errOut, code := b.remote("token", "issue", "--user", "alice", "--ttl", "100h"); code != 1 || !strings.Contains(errOut, "max_token_ttl") {
+	if _, errOut, code := b.Hoopctl("token", "issue", "--user", "alice", "--ttl", "100h"); code != 1 || !strings.Contains(errOut, "max_token_ttl") {
 		t.Errorf("ttl over the cap: exit %d %q", code, errOut)
 	}
 	// Offline, with the data dir's key: the running broker accepts it.
-	out, errOut, code = run("--config", b.file, "token", "issue", "--offline", "--user", "bob", "--groups", "dba")
+	out, errOut, code = run("--config", b.File, "token", "issue", "--offline", "--user", "bob", "--groups", "dba")
 	if code != 0 {
 		t.Fatalf("offline: exit %d %q", code, errOut)
 	}
-	if id, err := b.srv.Broker.Authenticator().Authenticate(context.Background(), strings.TrimSpace(out)); err != nil || id.Principal.Subject != "bob" {
+	if id, err := b.Broker.Authenticator().Authenticate(context.Background(), strings.TrimSpace(out)); err != nil || id.Principal.Subject != "bob" {
 		t.Fatalf("offline token: %+v, %v", id, err)
 	}
 	if _, errOut, code := run("token", "issue", "--offline", "--user", "bob"); code != 2 || !strings.Contains(errOut, "--config") {

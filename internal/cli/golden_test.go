@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/session"
 )
 
@@ -65,7 +66,7 @@ func golden(t *testing.T, name, got string) {
 // TestReplayGolden records a Postgres-like session through the recorder, with
 // the payloads protocols/postgres records, and compares its text replay.
 func TestReplayGolden(t *testing.T) {
-	b := newBroker(t, brokerYAML(fakeUpstream))
+	b := brokertest.Start(t, t.TempDir(), brokerYAML(fakeUpstream))
 	info := session.Info{
 		Principal:  session.Principal{Subject: "alice@example.com", Name: "alice", Issuer: "hoop", Groups: []string{"dba", "eng"}},
 		Actors:     []session.Actor{{Subject: "deploy-bot"}, {Subject: "ci-runner"}},
@@ -75,7 +76,7 @@ func TestReplayGolden(t *testing.T) {
 		Meta:       map[string]string{"database": "app", "application_name": "psql"},
 	}
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
-	b.record(info, func(s *session.Session) {
+	record(t, b, info, func(s *session.Session) {
 		query(t, s, "select id, email, note from users order by id;", session.Result{
 			Columns: []session.Column{{Name: "id", Type: "int4"}, {Name: "email", Type: "text"}, {Name: "note", Type: "text"}},
 			Rows: [][]session.Value{
@@ -97,7 +98,7 @@ func TestReplayGolden(t *testing.T) {
 			Params: []session.Value{str("2"), nil}, ParamTypes: []string{"int4", "text"}})
 		s.Result(&session.Result{Command: seq, Columns: []session.Column{{Name: "id", Type: "int4"}}, Rows: [][]session.Value{{str("2")}}, RowCount: 1, Tag: "SELECT 1", Duration: ms(0.3)})
 		s.Append(session.KindPolicy, &session.Decision{Action: "deny", Rule: "builtin:identity",
-			Message: "the identity attached by the broker (hoop.*) cannot be changed",
+			Message: "the identity attached by the broker cannot be changed from the session",
 			Command: session.Command{Type: "query", Text: "set hoop.user = 'mallory';", TouchesIdentity: true}}, true)
 		query(t, s, "do $$ begin raise notice 'hello %', 'world'; end $$;", session.Result{
 			Notices: []session.Error{{Severity: "NOTICE", Code: "00000", Message: "hello world"}}, Tag: "DO", Duration: ms(0.9),
@@ -116,7 +117,7 @@ func TestReplayGolden(t *testing.T) {
 		s.Result(&session.Result{Command: seq, Columns: []session.Column{{Name: "one", Type: "int4"}}, Rows: [][]session.Value{{str("1")}}, RowCount: 1, Tag: "SELECT 1"})
 		end(t, s, session.OutcomeOK, "")
 	})
-	out, errOut, code := b.remote("replay", "latest")
+	out, errOut, code := b.Hoopctl("replay", "latest")
 	if code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, errOut)
 	}

@@ -15,8 +15,8 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
-	"github.com/hoophq/hoop/broker"
 	"github.com/hoophq/hoop/internal/admin"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 )
 
@@ -86,24 +86,17 @@ connections:
     access:
       groups: [dba]
 `, db.Addr(), db.User, db.Database)
-	b := newBrokerIn(t, dir, yaml)
-	issue := func(user string) string {
-		tok, err := b.srv.Broker.Authenticator().Issue(broker.TokenRequest{User: user, Groups: []string{"dba"}, TTL: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	host, port, _ := strings.Cut(b.srv.Addr("my"), ":")
+	b := brokertest.Start(t, dir, yaml)
+	host, port, _ := strings.Cut(b.Addr("my"), ":")
 
-	cmd := exec.Command(cli, "--no-defaults", "--ssl", "-h", host, "-P", port, "-u", "alice", "--password="+issue("alice"), "-D", "app", "--force", "-t")
+	cmd := exec.Command(cli, "--no-defaults", "--ssl", "-h", host, "-P", port, "-u", "alice", "--password="+b.Token(t, "alice", "dba"), "-D", "app", "--force", "-t")
 	cmd.Stdin = strings.NewReader(mariadbScript)
 	out, err := cmd.CombinedOutput()
 	if !strings.Contains(string(out), "ERROR 1146 (42S02)") || !strings.Contains(string(out), "ERROR 1227 (42000)") {
 		t.Fatalf("mariadb through the broker: %v\n%s", err, out)
 	}
 
-	dsn := fmt.Sprintf("bob:%s@tcp(%s)/app?tls=skip-verify&allowCleartextPasswords=true", issue("bob"), b.srv.Addr("my"))
+	dsn := fmt.Sprintf("bob:%s@tcp(%s)/app?tls=skip-verify&allowCleartextPasswords=true", b.Token(t, "bob", "dba"), b.Addr("my"))
 	d, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +123,7 @@ connections:
 	rows.Close()
 	d.Close()
 
-	c := &admin.Client{URL: b.server(), Token: adminToken}
+	c := &admin.Client{URL: b.AdminURL(), Token: brokertest.AdminToken}
 	ids := map[string]string{}
 	for deadline := time.Now().Add(10 * time.Second); len(ids) < 2; time.Sleep(20 * time.Millisecond) {
 		list, err := c.Sessions(context.Background(), admin.Filter{Connection: "my"})
@@ -147,7 +140,7 @@ connections:
 		}
 	}
 	for user, name := range map[string]string{"alice": "mysql-mariadb.txt", "bob": "mysql-driver.txt"} {
-		text, errOut, code := b.remote("replay", ids[user])
+		text, errOut, code := b.Hoopctl("replay", ids[user])
 		if code != 0 {
 			t.Fatalf("replay %s: exit %d: %s", user, code, errOut)
 		}
@@ -155,7 +148,7 @@ connections:
 			text = n.re.ReplaceAllString(text, n.with)
 		}
 		golden(t, name, text)
-		if out, errOut, code := b.remote("verify", ids[user]); code != 0 {
+		if out, errOut, code := b.Hoopctl("verify", ids[user]); code != 0 {
 			t.Errorf("verify %s: exit %d: %s %s", user, code, out, errOut)
 		}
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoophq/hoop/broker"
 	"github.com/hoophq/hoop/internal/admin"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 )
 
@@ -63,14 +63,11 @@ func TestReplayPsqlGolden(t *testing.T) {
       tls: require`, pg.Addr(), pg.User, pg.Database))
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "pg.password"), []byte(pg.Password+"\n"), 0o600)
-	b := newBrokerIn(t, dir, yaml)
-	token, err := b.srv.Broker.Authenticator().Issue(broker.TokenRequest{User: "alice", Groups: []string{"dba"}, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := brokertest.Start(t, dir, yaml)
+	token := b.Token(t, "alice", "dba")
 	script := filepath.Join(dir, "script.sql")
 	os.WriteFile(script, []byte(psqlScript), 0o600)
-	host, port, _ := strings.Cut(b.srv.Addr("pg"), ":")
+	host, port, _ := strings.Cut(b.Addr("pg"), ":")
 	cmd := exec.Command(psql, "-X", "-f", script,
 		fmt.Sprintf("host=%s port=%s user=alice dbname=app sslmode=require connect_timeout=10", host, port))
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+token, "PGAPPNAME=psql")
@@ -80,7 +77,7 @@ func TestReplayPsqlGolden(t *testing.T) {
 	}
 
 	// psql has quit; wait for the broker to seal the session.
-	c := &admin.Client{URL: b.server(), Token: adminToken}
+	c := &admin.Client{URL: b.AdminURL(), Token: brokertest.AdminToken}
 	var id string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		list, err := c.Sessions(ctx, admin.Filter{Connection: "pg"})
@@ -95,13 +92,13 @@ func TestReplayPsqlGolden(t *testing.T) {
 			t.Fatalf("the session did not end: %+v", list)
 		}
 	}
-	text, errOut, code := b.remote("replay", id)
+	text, errOut, code := b.Hoopctl("replay", id)
 	if code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, errOut)
 	}
 	golden(t, "postgres-psql.txt", text)
 
-	js, errOut, code := b.remote("replay", id, "--format", "json")
+	js, errOut, code := b.Hoopctl("replay", id, "--format", "json")
 	if code != 0 {
 		t.Fatalf("replay --format json: exit %d: %s", code, errOut)
 	}

@@ -1,43 +1,16 @@
 package http_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/hoophq/hoop/broker"
-	"github.com/hoophq/hoop/config"
+	"github.com/hoophq/hoop/internal/brokertest"
 	hoophttp "github.com/hoophq/hoop/protocols/http"
-	"github.com/hoophq/hoop/session"
-	"github.com/hoophq/hoop/store"
 )
-
-// failingStore fails the commits of command records on demand.
-type failingStore struct {
-	*store.Bolt
-	failCommands atomic.Bool
-}
-
-func (f *failingStore) Commit(b *store.Batch, fsync bool) error {
-	if f.failCommands.Load() {
-		for _, r := range b.Records {
-			if rec, err := session.ParseRecord(r.Data); err == nil && rec.Kind == session.KindCommand {
-				return errors.New("disk on fire")
-			}
-		}
-	}
-	return f.Bolt.Commit(b, fsync)
-}
 
 // TestFailClosed: a request whose command cannot be recorded is answered 503
 // with a JSON error and never reaches the upstream; bad input gets a clear
@@ -46,13 +19,7 @@ func TestFailClosed(t *testing.T) {
 	var calls atomic.Int32
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	defer up.Close()
-	dir := t.TempDir()
-	cfg, err := config.Parse(filepath.Join(dir, "hand.yaml"), []byte(`broker:
-  data_dir: data
-admin:
-  tokens: ["${env:HOME}"]
-connections:
-  - name: svc
+	cfg, err := brokertest.WriteConfig(t.TempDir(), brokertest.YAML(`  - name: svc
     protocol: http
     listen: 127.0.0.1:0
     tls:
@@ -66,33 +33,10 @@ connections:
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := broker.LoadOrCreateKey(dir)
-	bolt, err := store.Open(filepath.Join(dir, "events.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bolt.Close()
-	st := &failingStore{Bolt: bolt}
-	rec := session.NewRecorder(st, session.Options{Key: key, BrokerID: "hand"})
-	defer rec.Close()
-	b := broker.New(cfg, key, rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ep, err := b.Endpoint(cfg.Connection("svc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- hoophttp.Serve(ctx, ln, ep) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	tok, _ := b.Authenticator().Issue(broker.TokenRequest{User: "dana", Groups: []string{"dev"}, TTL: time.Hour})
+	hb := brokertest.StartHand(t, cfg, "svc", hoophttp.Serve)
+	tok := hb.Token(t, "dana", "dev")
 	get := func(path string, hdr ...string) (int, map[string]any) {
-		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+path, nil)
+		req, _ := http.NewRequest("GET", "http://"+hb.Addr+path, nil)
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
@@ -109,7 +53,7 @@ connections:
 	if code, m := get("/ok", "Authorization", "Bearer "+tok); code != 200 || calls.Load() != 1 {
 		t.Fatalf("before the failure: %d %v", code, m)
 	}
-	st.failCommands.Store(true)
+	hb.Store.FailCommands.Store(true)
 	code, m := get("/not-recorded", "Authorization", "Bearer "+tok)
 	if code != http.StatusServiceUnavailable || !strings.Contains(m["message"].(string), "cannot record") {
 		t.Fatalf("unrecordable request: %d %v; want 503 with a message", code, m)
@@ -117,7 +61,7 @@ connections:
 	if calls.Load() != 1 {
 		t.Fatalf("the upstream saw %d requests; want 1 (the unrecorded one must not reach it)", calls.Load())
 	}
-	st.failCommands.Store(false)
+	hb.Store.FailCommands.Store(false)
 	for _, c := range []struct {
 		hdr  []string
 		code int

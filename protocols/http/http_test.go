@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/hoophq/hoop/broker"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/session"
 )
 
@@ -81,19 +82,10 @@ func newUpstream(t *testing.T) *upstream {
 	return u
 }
 
-func httpBroker(t *testing.T, up *upstream) *testBroker {
+func httpBroker(t *testing.T, up *upstream) *brokertest.Broker {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "svc.token"), []byte(upstreamSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return startBroker(t, dir, `broker:
-  id: test-broker
-  data_dir: data
-admin:
-  listen: 127.0.0.1:0
-  tokens: ["${file:admin.token}"]
-connections:
-  - name: svc
+	brokertest.WriteFile(t, filepath.Join(dir, "svc.token"), upstreamSecret+"\n")
+	return brokertest.Start(t, dir, brokertest.YAML(`  - name: svc
     protocol: http
     listen: 127.0.0.1:0
     upstream:
@@ -105,7 +97,7 @@ connections:
         token: ${file:svc.token}
     access:
       groups: [dev]
-`)
+`))
 }
 
 func curl(t *testing.T, args ...string) (string, int) {
@@ -127,13 +119,13 @@ func curl(t *testing.T, args ...string) (string, int) {
 func TestCurlThroughBroker(t *testing.T) {
 	up := newUpstream(t)
 	b := httpBroker(t, up)
-	base := "https://" + b.srv.Addr("svc")
-	tok := b.token("alice", "dev")
-	pub := b.srv.Recorder().PublicKey()
+	base := "https://" + b.Addr("svc")
+	tok := b.Token(t, "alice", "dev")
+	pub := b.Recorder().PublicKey()
 
 	// The upstream sees the injected credential, the user and a valid
 	// assertion, never the user's token.
-	out, _ := curl(t, "-sS", "--cacert", b.ca(), "-H", "Authorization: Bearer "+tok, base+"/echo?q=1")
+	out, _ := curl(t, "-sS", "--cacert", b.CA(), "-H", "Authorization: Bearer "+tok, base+"/echo?q=1")
 	if !strings.Contains(out, `"query":"q=1"`) {
 		t.Fatalf("curl got %q", out)
 	}
@@ -165,14 +157,14 @@ func TestCurlThroughBroker(t *testing.T) {
 
 	// Identity headers set by the client are refused before the upstream.
 	for _, hdr := range []string{"X-Hoop-User: mallory", "X-Hoop-Assertion: forged", "Impersonate-User: admin"} {
-		out, _ = curl(t, "-sS", "-w", "\n%{http_code}", "--cacert", b.ca(), "-H", "Authorization: Bearer "+tok, "-H", hdr, base+"/echo")
+		out, _ = curl(t, "-sS", "-w", "\n%{http_code}", "--cacert", b.CA(), "-H", "Authorization: Bearer "+tok, "-H", hdr, base+"/echo")
 		if !strings.HasSuffix(out, "\n403") || !strings.Contains(out, "cannot be changed") {
 			t.Errorf("%s: got %q; want a 403 JSON refusal", hdr, out)
 		}
 	}
 	// No token, a bad token, a user outside the access groups.
-	for _, c := range []struct{ auth, code string }{{"", "401"}, {"Authorization: Bearer not-a-jwt", "401"}, {"Authorization: Bearer " + b.token("eve", "ops"), "403"}} {
-		out, _ = curl(t, "-sS", "-w", "\n%{http_code}", "--cacert", b.ca(), "-H", c.auth, base+"/echo")
+	for _, c := range []struct{ auth, code string }{{"", "401"}, {"Authorization: Bearer not-a-jwt", "401"}, {"Authorization: Bearer " + b.Token(t, "eve", "ops"), "403"}} {
+		out, _ = curl(t, "-sS", "-w", "\n%{http_code}", "--cacert", b.CA(), "-H", c.auth, base+"/echo")
 		if !strings.HasSuffix(out, "\n"+c.code) || !strings.Contains(out, `"message"`) {
 			t.Errorf("%q: got %q; want %s with a JSON message", c.auth, out, c.code)
 		}
@@ -185,7 +177,7 @@ func TestCurlThroughBroker(t *testing.T) {
 
 	// Server-sent events flow unbuffered: each event reaches curl before the
 	// upstream sends the next.
-	cmd := exec.Command("curl", "-sS", "-N", "--cacert", b.ca(), "-H", "Authorization: Bearer "+tok, base+"/sse")
+	cmd := exec.Command("curl", "-sS", "-N", "--cacert", b.CA(), "-H", "Authorization: Bearer "+tok, base+"/sse")
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -207,8 +199,8 @@ func TestCurlThroughBroker(t *testing.T) {
 	}
 
 	// A WebSocket echo through the broker, message by message.
-	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool(t, b.ca())}}
-	ws, resp, err := d.Dial("wss://"+b.srv.Addr("svc")+"/ws", http.Header{"Authorization": {"Bearer " + tok}})
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool(t, b.CA())}}
+	ws, resp, err := d.Dial("wss://"+b.Addr("svc")+"/ws", http.Header{"Authorization": {"Bearer " + tok}})
 	if err != nil {
 		t.Fatalf("websocket dial: %v (%v)", err, resp)
 	}
@@ -225,7 +217,7 @@ func TestCurlThroughBroker(t *testing.T) {
 
 	// The recording: every request a command, every response a result, the
 	// user's token never stored, refusals as policy events; all verify.
-	all := b.sessions("svc", 8)
+	all := b.EventsOf(t, 8, brokertest.OnConnection("svc"))
 	var commands, results, policies int
 	for id, evs := range all {
 		for _, ev := range evs {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hoophq/hoop/internal/brokertest"
 )
 
 // BenchmarkListThroughBroker measures the broker's own cost per API call:
@@ -34,30 +36,13 @@ func BenchmarkListThroughBroker(b *testing.B) {
 	ca := filepath.Join(dir, "up.crt")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw}), 0o644)
 	os.WriteFile(filepath.Join(dir, "k8s.token"), []byte("sa-token\n"), 0o600)
-	br := startBroker(b, dir, fmt.Sprintf(`broker:
-  data_dir: data
-admin:
-  listen: 127.0.0.1:0
-  tokens: ["${file:admin.token}"]
-connections:
-  - name: k8s
-    protocol: kube
-    listen: 127.0.0.1:0
-    upstream:
-      address: %s
-      ca: %s
-      server_name: example.com
-    kube:
-      token: ${file:k8s.token}
-    access:
-      groups: [dev]
-`, strings.TrimPrefix(up.URL, "https://"), ca))
-	tok := br.token("bench", "dev")
-	pem, _ := os.ReadFile(br.ca())
+	br := brokertest.Start(b, dir, kubeYAML(strings.TrimPrefix(up.URL, "https://"), ca, "example.com", "dev"))
+	tok := br.Token(b, "bench", "dev")
+	pem, _ := os.ReadFile(br.CA())
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	c := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	url := "https://" + br.srv.Addr("k8s") + "/api/v1/namespaces/default/configmaps"
+	url := "https://" + br.Addr("k8s") + "/api/v1/namespaces/default/configmaps"
 	get := func() {
 		req, _ := http.NewRequest("GET", url, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/cli"
 	"github.com/hoophq/hoop/internal/testenv"
 )
@@ -48,30 +49,32 @@ func kubeCluster(t *testing.T) *testenv.Kube {
 
 // kubeBroker starts a broker with one kube connection, "k8s", in front of
 // the cluster, using the cluster's impersonating broker token.
-func kubeBroker(t *testing.T, k *testenv.Kube) *testBroker {
+func kubeBroker(t *testing.T, k *testenv.Kube) *brokertest.Broker {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "k8s.token"), []byte(k.BrokerToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	brokertest.WriteFile(t, filepath.Join(dir, "k8s.token"), k.BrokerToken+"\n")
+	return brokertest.Start(t, dir, kubeYAML(k.Address, k.CAFile, "", testenv.KubeAdmins, testenv.KubeViewers))
+}
+
+// kubeYAML is a broker with one kube connection, "k8s", in front of the API
+// server at address whose CA is in the file ca, using the service account
+// token in k8s.token beside the config; serverName, if set, is the name to
+// verify the API server's certificate against.
+func kubeYAML(address, ca, serverName string, groups ...string) string {
+	if serverName != "" {
+		serverName = "\n      server_name: " + serverName
 	}
-	return startBroker(t, dir, fmt.Sprintf(`broker:
-  id: test-broker
-  data_dir: data
-admin:
-  listen: 127.0.0.1:0
-  tokens: ["${file:admin.token}"]
-connections:
-  - name: k8s
+	return brokertest.YAML(fmt.Sprintf(`  - name: k8s
     protocol: kube
     listen: 127.0.0.1:0
     upstream:
       address: %s
-      ca: %s
+      ca: %s%s
     kube:
       token: ${file:k8s.token}
     access:
-      groups: [%s, %s]
-`, k.Address, k.CAFile, testenv.KubeAdmins, testenv.KubeViewers))
+      groups: [%s]
+`, address, ca, serverName, strings.Join(groups, ", ")))
 }
 
 // user is a kubeconfig for one caller through the broker.
@@ -83,8 +86,8 @@ type user struct {
 	env     []string
 }
 
-func (b *testBroker) user(k *testenv.Kube, name string, groups ...string) *user {
-	t := b.t
+func newUser(t *testing.T, b *brokertest.Broker, k *testenv.Kube, name string, groups ...string) *user {
+	t.Helper()
 	home := t.TempDir()
 	cfg := filepath.Join(home, "kubeconfig")
 	body := fmt.Sprintf(`apiVersion: v1
@@ -102,7 +105,7 @@ contexts:
 - name: hoop
   context: {cluster: hoop, user: %s, namespace: default}
 current-context: hoop
-`, b.srv.Addr("k8s"), b.ca(), name, b.token(name, groups...), name)
+`, b.Addr("k8s"), b.CA(), name, b.Token(t, name, groups...), name)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

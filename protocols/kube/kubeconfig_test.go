@@ -16,12 +16,12 @@ func TestKubeconfig(t *testing.T) {
 	b := kubeBroker(t, k)
 	home := t.TempDir()
 	tokFile := filepath.Join(home, "token")
-	if err := os.WriteFile(tokFile, []byte(b.token("carol", testenv.KubeViewers)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokFile, []byte(b.Token(t, "carol", testenv.KubeViewers)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(home, "kube", "config")
-	out, errs, code := b.hoopctl("kubeconfig", "k8s", "--kubeconfig", cfg, "--server-url", "https://"+b.srv.Addr("k8s"),
-		"--certificate-authority", b.ca(), "--token-file", tokFile, "--namespace", "default")
+	out, errs, code := b.Hoopctl("kubeconfig", "k8s", "--kubeconfig", cfg, "--server-url", "https://"+b.Addr("k8s"),
+		"--certificate-authority", b.CA(), "--token-file", tokFile, "--namespace", "default")
 	if code != 0 || !strings.Contains(out, `context "hoop-k8s"`) {
 		t.Fatalf("hoopctl kubeconfig: exit %d\n%s%s", code, out, errs)
 	}

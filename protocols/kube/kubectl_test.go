@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 	"github.com/hoophq/hoop/protocols/kube"
 	"github.com/hoophq/hoop/session"
@@ -24,7 +25,7 @@ import (
 func TestKubectl(t *testing.T) {
 	k := kubeCluster(t)
 	b := kubeBroker(t, k)
-	alice := b.user(k, "alice", testenv.KubeAdmins)
+	alice := newUser(t, b, k, "alice", testenv.KubeAdmins)
 
 	// The API server sees the originating user.
 	var who struct {
@@ -58,7 +59,7 @@ func TestKubectl(t *testing.T) {
 	}
 
 	// RBAC applies to the impersonated user: bob may read, not delete.
-	bob := b.user(k, "bob", testenv.KubeViewers)
+	bob := newUser(t, b, k, "bob", testenv.KubeViewers)
 	if out := bob.ok("get", "configmap", "settings", "-o", "name"); strings.TrimSpace(out) != "configmap/settings" {
 		t.Fatalf("bob get: %q", out)
 	}
@@ -108,7 +109,7 @@ func TestKubectl(t *testing.T) {
 
 	// The recording: every call a command with its API detail, verified;
 	// no secret value in clear or in base64.
-	all := b.sessions("k8s", 14)
+	all := b.EventsOf(t, 14, brokertest.OnConnection("k8s"))
 	var sawSecretGet, sawForbidden, sawRefused bool
 	for id, evs := range all {
 		for _, ev := range evs {
@@ -137,7 +138,7 @@ func TestKubectl(t *testing.T) {
 				sawRefused = true
 			}
 		}
-		if rep := verify(b, id); rep.Status != session.StatusSealed {
+		if rep := b.Verify(id); rep.Status != session.StatusSealed {
 			t.Errorf("session %s: %s", id, rep)
 		}
 	}
@@ -150,7 +151,7 @@ func TestKubectl(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "You must be logged in to the server (authentication failed") {
 		t.Errorf("bad token: exit %d, %q; want Unauthorized", code, errs)
 	}
-	resp, err := http.Get("https://" + b.srv.Addr("k8s") + "/api")
+	resp, err := http.Get("https://" + b.Addr("k8s") + "/api")
 	if err == nil {
 		resp.Body.Close()
 		t.Errorf("a client that does not trust the broker's certificate got through")
@@ -178,13 +179,13 @@ func contains(s []string, v string) bool {
 
 // rawGet sends one request with Go's client (no kubectl) and decodes the
 // Status it answers.
-func rawGet(t *testing.T, b *testBroker, path, token string) kube.Status {
+func rawGet(t *testing.T, b *brokertest.Broker, path, token string) kube.Status {
 	t.Helper()
-	ca, _ := os.ReadFile(b.ca())
+	ca, _ := os.ReadFile(b.CA())
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	req, _ := http.NewRequest("GET", "https://"+b.srv.Addr("k8s")+path, nil)
+	req, _ := http.NewRequest("GET", "https://"+b.Addr("k8s")+path, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

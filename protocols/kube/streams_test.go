@@ -14,6 +14,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 	"github.com/hoophq/hoop/session"
 )
@@ -37,7 +38,7 @@ func TestExec(t *testing.T) {
 	if err := k.CreatePod("default", pod); err != nil {
 		t.Fatal(err)
 	}
-	alice := b.user(k, "alice", testenv.KubeAdmins)
+	alice := newUser(t, b, k, "alice", testenv.KubeAdmins)
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			u := alice.with(tr.env...)
@@ -56,7 +57,7 @@ func TestExec(t *testing.T) {
 	}
 	// Each exec is one session: the pod lookup, the exec command, the
 	// terminal (input, output, resize) and the exit status.
-	all := b.sessions("k8s", len(transports))
+	all := b.EventsOf(t, len(transports), brokertest.OnConnection("k8s"))
 	if len(all) != len(transports) {
 		t.Fatalf("%d sessions; want %d", len(all), len(transports))
 	}
@@ -67,18 +68,18 @@ func TestExec(t *testing.T) {
 		for _, ev := range evs {
 			switch ev.Kind {
 			case session.KindCommand:
-				c := decode[session.Command](t, ev)
+				c := brokertest.Payload[session.Command](t, ev)
 				if c.HTTP.Kube.Subresource == "exec" {
 					execCmd = c.Text
 				}
 			case session.KindInput:
-				input.Write(decode[session.Bytes](t, ev).Data)
+				input.Write(brokertest.Payload[session.Bytes](t, ev).Data)
 			case session.KindOutput:
-				output.Write(decode[session.Bytes](t, ev).Data)
+				output.Write(brokertest.Payload[session.Bytes](t, ev).Data)
 			case session.KindResize:
 				resized = true
 			case session.KindResult:
-				r := decode[session.Result](t, ev)
+				r := brokertest.Payload[session.Result](t, ev)
 				if r.Error != nil && r.Error.Code == "3" {
 					exit3 = true
 				}
@@ -93,18 +94,18 @@ func TestExec(t *testing.T) {
 
 		// hoopctl replay shows the API calls and plays the terminal back;
 		// asciicast carries the exec's output; verify passes.
-		out, errs, code := b.hoopctl("replay", id)
+		out, errs, code := b.Hoopctl("replay", id)
 		t.Logf("hoopctl replay %s:\n%s%s", id, out, errs)
 		for _, want := range []string{"alice> get pods " + pod + " -n default", "alice> create pods/exec " + pod, "typed-42", "3: command terminated with non-zero exit code", "verification: sealed"} {
 			if code != 0 || !strings.Contains(out+errs, want) {
 				t.Errorf("hoopctl replay %s: exit %d, no %q in\n%s%s", id, code, want, out, errs)
 			}
 		}
-		out, errs, code = b.hoopctl("replay", "--format", "asciicast", id)
+		out, errs, code = b.Hoopctl("replay", "--format", "asciicast", id)
 		if code != 0 || !strings.HasPrefix(out, `{"version":2`) || !strings.Contains(out, "typed-42") {
 			t.Errorf("hoopctl replay --format asciicast: exit %d\n%s%s", code, out, errs)
 		}
-		if out, errs, code = b.hoopctl("verify", id); code != 0 {
+		if out, errs, code = b.Hoopctl("verify", id); code != 0 {
 			t.Errorf("hoopctl verify: exit %d\n%s%s", code, out, errs)
 		}
 	}
@@ -118,19 +119,19 @@ func TestAttach(t *testing.T) {
 	if err := k.CreatePod("default", pod); err != nil {
 		t.Fatal(err)
 	}
-	alice := b.user(k, "alice", testenv.KubeAdmins)
+	alice := newUser(t, b, k, "alice", testenv.KubeAdmins)
 	cmd := alice.cmd("attach", "-it", pod)
 	term := startPTY(t, cmd)
 	term.type_("echo attached-$((2+3))\r")
 	term.waitFor("attached-5")
 	term.type_("exit\r")
 	cmd.Wait()
-	all := b.sessions("k8s", 1)
+	all := b.EventsOf(t, 1, brokertest.OnConnection("k8s"))
 	for _, evs := range all {
 		var out bytes.Buffer
 		for _, ev := range evs {
 			if ev.Kind == session.KindOutput {
-				out.Write(decode[session.Bytes](t, ev).Data)
+				out.Write(brokertest.Payload[session.Bytes](t, ev).Data)
 			}
 		}
 		if !strings.Contains(out.String(), "attached-5") {
@@ -148,7 +149,7 @@ func TestLogsAndPortForward(t *testing.T) {
 	if err := k.CreatePod("default", pod); err != nil {
 		t.Fatal(err)
 	}
-	alice := b.user(k, "alice", testenv.KubeAdmins)
+	alice := newUser(t, b, k, "alice", testenv.KubeAdmins)
 
 	// logs -f streams lines as the pod writes them.
 	k.AppendLog(pod, "line one")

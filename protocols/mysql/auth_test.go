@@ -2,30 +2,19 @@ package mysql_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hoophq/hoop/session"
-	"github.com/hoophq/hoop/store"
 )
 
-// deniedSessions returns the denied sessions whose client gave user.
+// deniedSessions waits for the denied sessions whose client gave user.
 func deniedSessions(t *testing.T, user string) []session.Info {
 	t.Helper()
-	var out []session.Info
-	for deadline := time.Now().Add(10 * time.Second); len(out) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		out = out[:0]
-		srv.Store.Sessions(func(e store.Entry) bool {
-			var info session.Info
-			if json.Unmarshal(e.Data, &info) == nil && info.Meta["user"] == user && info.Outcome == session.OutcomeDenied {
-				out = append(out, info)
-			}
-			return true
-		})
-	}
-	return out
+	return srv.WaitEnded(t, 1, func(i session.Info) bool {
+		return i.Meta["user"] == user && i.Outcome == session.OutcomeDenied
+	})
 }
 
 func TestMariadbBadToken(t *testing.T) {

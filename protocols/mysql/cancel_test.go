@@ -3,6 +3,7 @@ package mysql_test
 import (
 	"bytes"
 	"context"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,12 +49,12 @@ func TestMariadbCtrlC(t *testing.T) {
 	if s := out.String(); !strings.Contains(s, "slept\n1\n") && !strings.Contains(s, "1317") {
 		t.Errorf("output %q; want the interrupted sleep", s)
 	}
-	infos := sessionsOf(t, "carol", 2)
+	infos := srv.WaitEnded(t, 2, brokertest.ByClientUser("carol"))
 	var kills int
 	for _, info := range infos {
-		rec := decode(t, events(t, info.ID))
-		for _, seq := range rec.order {
-			if c := rec.commands[seq]; c.Type == "kill" {
+		rec := brokertest.Decode(t, srv.Sealed(t, info.ID))
+		for _, seq := range rec.Order {
+			if c := rec.Commands[seq]; c.Type == "kill" {
 				kills++
 				t.Logf("kill recorded: %q", c.Text)
 			}

@@ -85,8 +85,8 @@ func TestDriverPreparedBinaryRows(t *testing.T) {
 
 	_, rec := sessionRecord(t, "gopher")
 	var exec, sel uint64
-	for _, seq := range rec.order {
-		c := rec.commands[seq]
+	for _, seq := range rec.Order {
+		c := rec.Commands[seq]
 		if c.Type == "execute" && strings.HasPrefix(c.Text, "INSERT") && exec == 0 {
 			exec = seq
 		}
@@ -95,9 +95,9 @@ func TestDriverPreparedBinaryRows(t *testing.T) {
 		}
 	}
 	if exec == 0 || sel == 0 {
-		t.Fatalf("commands %+v; want the prepared INSERT and SELECT executed", rec.commands)
+		t.Fatalf("commands %+v; want the prepared INSERT and SELECT executed", rec.Commands)
 	}
-	c := rec.commands[exec]
+	c := rec.Commands[exec]
 	params := make([]string, len(c.Params))
 	for i, p := range c.Params {
 		params[i] = str(p)
@@ -105,7 +105,7 @@ func TestDriverPreparedBinaryRows(t *testing.T) {
 	if want := "1|12.34|2024-02-29 13:45:30.123456|0x000102FEFF|NULL|1.5|9223372036854775808"; strings.Join(params, "|") != want {
 		t.Errorf("recorded params %q; want %q (types %v)", strings.Join(params, "|"), want, c.ParamTypes)
 	}
-	res := rec.resultsOf(sel)
+	res := rec.ResultsOf(sel)
 	if len(res) != 1 || len(res[0].Rows) != 2 {
 		t.Fatalf("results %+v; want 2 rows", res)
 	}
@@ -141,7 +141,7 @@ func TestDriverErrorsAndMultiStatements(t *testing.T) {
 	}
 	d.Close()
 	_, rec := sessionRecord(t, "gopher2")
-	res := rec.resultsOf(rec.seqOf(t, "CREATE TEMPORARY TABLE t2"))
+	res := rec.ResultsOf(rec.SeqOf(t, "CREATE TEMPORARY TABLE t2"))
 	if len(res) != 3 || res[2].AffectedRows != 2 {
 		t.Fatalf("results %+v; want 3, the last with 2 rows affected", res)
 	}

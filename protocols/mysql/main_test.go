@@ -2,35 +2,25 @@ package mysql_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hoophq/hoop/broker"
-	"github.com/hoophq/hoop/config"
-	"github.com/hoophq/hoop/internal/server"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 	"github.com/hoophq/hoop/session"
-	"github.com/hoophq/hoop/store"
 )
 
 // The throwaway MariaDB and the broker in front of it, shared by the
 // integration tests.
 var (
-	db      *testenv.MariaDB
-	srv     *server.Server
-	dataDir string
-	pubKey  ed25519.PublicKey
+	db  *testenv.MariaDB
+	srv *brokertest.Broker
 )
 
 // Connections of the test broker.
@@ -64,59 +54,19 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer db.Stop()
-	if dataDir, err = os.MkdirTemp("", "hoop-mysqltest-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dataDir)
-	os.Setenv("HOOP_TEST_ADMIN_TOKEN", "admin-token-for-tests")
 	os.Setenv("HOOP_TEST_MYSQL_PASSWORD", db.Password)
-	cfg, err := config.Parse("test.yaml", []byte(testConfig(dataDir, db.Addr())))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "config:", err)
-		return 1
-	}
-	srv, err = server.Start(context.Background(), cfg, testLogger())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start broker:", err)
-		return 1
-	}
-	pubKey = srv.Recorder().PublicKey()
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "close broker:", err)
-		code = 1
-	}
-	if err := verifyAllSealed(filepath.Join(dataDir, server.StoreFile)); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	return code
+	return brokertest.Run(m, testConfig(db.Addr()), func(b *brokertest.Broker) { srv = b })
 }
 
-func freeAddr() string {
-	port, err := testenv.FreePort()
-	if err != nil {
-		panic(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", port)
-}
-
-// testConfig is the broker's YAML, with a free port for each listener.
-func testConfig(dir, upstream string) string {
-	return fmt.Sprintf(`
-broker:
-  id: test-broker
-  data_dir: %[1]s
-admin:
-  listen: %[3]s
-  tokens: ["${env:HOOP_TEST_ADMIN_TOKEN}"]
-connections:
-  - name: my
+// testConfig is the broker's YAML: every connection in front of upstream,
+// on a free port of its own.
+func testConfig(upstream string) string {
+	listen := brokertest.FreeAddrs(3)
+	return brokertest.YAML(fmt.Sprintf(`  - name: my
     protocol: mysql
-    listen: %[4]s
+    listen: %[2]s
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_MYSQL_PASSWORD}
       database: app
@@ -128,9 +78,9 @@ connections:
       max_bytes: 64KiB
   - name: my-strict
     protocol: mysql
-    listen: %[5]s
+    listen: %[3]s
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_MYSQL_PASSWORD}
       database: app
@@ -140,28 +90,20 @@ connections:
     handshake_timeout: 500ms
   - name: my-plain
     protocol: mysql
-    listen: %[6]s
+    listen: %[4]s
     tls:
       mode: "off"
     mysql:
       local_infile: true
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_MYSQL_PASSWORD}
       database: app
       tls: disable
     access:
       groups: [dba]
-`, dir, upstream, freeAddr(), freeAddr(), freeAddr(), freeAddr())
-}
-
-// testLogger discards the broker's logs unless HOOP_TEST_LOG is set.
-func testLogger() *slog.Logger {
-	if os.Getenv("HOOP_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+`, upstream, listen[0], listen[1], listen[2]))
 }
 
 func integration(t testing.TB) {
@@ -175,11 +117,7 @@ func integration(t testing.TB) {
 func token(t testing.TB, user string, groups ...string) string {
 	t.Helper()
 	integration(t)
-	tok, err := srv.Broker.Authenticator().Issue(broker.TokenRequest{User: user, Groups: groups, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return srv.Token(t, user, groups...)
 }
 
 // mariadbCmd prepares the stock mariadb client against a broker connection,
@@ -220,161 +158,11 @@ func mustMariadb(t testing.TB, conn, user, tok string, args ...string) string {
 	return out
 }
 
-// sessionsOf waits until n sessions of the named client user have ended and
-// returns them, oldest first.
-func sessionsOf(t testing.TB, user string, n int) []session.Info {
+// sessionRecord waits for the one ended session of the client user and
+// decodes it; it must verify sealed.
+func sessionRecord(t testing.TB, user string) (session.Info, *brokertest.Recorded) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var ended []session.Info
-		err := srv.Store.Sessions(func(e store.Entry) bool {
-			var info session.Info
-			if json.Unmarshal(e.Data, &info) == nil && info.Meta["user"] == user && info.Outcome != "" {
-				ended = append(ended, info)
-			}
-			return true
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ended) >= n {
-			for i, j := 0, len(ended)-1; i < j; i, j = i+1, j-1 {
-				ended[i], ended[j] = ended[j], ended[i]
-			}
-			return ended
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sessions of %q: %d ended; want %d", user, len(ended), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// events reads a session's events back and checks that its chain verifies
-// and that it is sealed by the test broker.
-func events(t testing.TB, id string) []*session.Event {
-	t.Helper()
-	c := session.NewChain(id, pubKey)
-	var out []*session.Event
-	var addErr error
-	err := srv.Store.Records(id, 0, func(r store.Record) bool {
-		ev, err := c.Add(r.Seq, r.Data)
-		if err != nil {
-			addErr = err
-			return false
-		}
-		out = append(out, ev)
-		return true
-	})
-	if err != nil || addErr != nil {
-		t.Fatalf("session %s: %v %v", id, err, addErr)
-	}
-	if r := c.Report(); r.Status != session.StatusSealed {
-		t.Fatalf("session %s: %v; want sealed", id, r)
-	}
-	return out
-}
-
-// recorded is a session's events decoded.
-type recorded struct {
-	commands map[uint64]session.Command
-	order    []uint64
-	results  []session.Result
-	policies []session.Decision
-	end      session.End
-	raw      []*session.Event
-}
-
-func decode(t testing.TB, evs []*session.Event) *recorded {
-	t.Helper()
-	r := &recorded{commands: map[uint64]session.Command{}, raw: evs}
-	for _, ev := range evs {
-		var err error
-		switch ev.Kind {
-		case session.KindCommand:
-			var c session.Command
-			err = json.Unmarshal(ev.Payload, &c)
-			r.commands[ev.Seq] = c
-			r.order = append(r.order, ev.Seq)
-		case session.KindResult:
-			var res session.Result
-			err = json.Unmarshal(ev.Payload, &res)
-			r.results = append(r.results, res)
-		case session.KindPolicy:
-			var d session.Decision
-			err = json.Unmarshal(ev.Payload, &d)
-			r.policies = append(r.policies, d)
-		case session.KindEnd:
-			err = json.Unmarshal(ev.Payload, &r.end)
-		}
-		if err != nil {
-			t.Fatalf("event %d (%s): %v", ev.Seq, ev.Kind, err)
-		}
-	}
-	return r
-}
-
-// sessionRecord waits for the one ended session of user and decodes it.
-func sessionRecord(t testing.TB, user string) (session.Info, *recorded) {
-	t.Helper()
-	infos := sessionsOf(t, user, 1)
-	if len(infos) != 1 {
-		t.Fatalf("user %s has %d sessions; want 1", user, len(infos))
-	}
-	return infos[0], decode(t, events(t, infos[0].ID))
-}
-
-// seqOf returns the seq of the first command whose text contains s.
-func (r *recorded) seqOf(t testing.TB, s string) uint64 {
-	t.Helper()
-	for _, seq := range r.order {
-		if strings.Contains(r.commands[seq].Text, s) {
-			return seq
-		}
-	}
-	t.Fatalf("no command contains %q in %v", s, r.commands)
-	return 0
-}
-
-// resultsOf returns the results that answer command seq.
-func (r *recorded) resultsOf(seq uint64) []session.Result {
-	var out []session.Result
-	for _, res := range r.results {
-		if res.Command == seq {
-			out = append(out, res)
-		}
-	}
-	return out
-}
-
-// verifyAllSealed checks every session in the store at path.
-func verifyAllSealed(path string) error {
-	st, err := store.Open(path, store.Options{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var ids []string
-	st.Sessions(func(e store.Entry) bool {
-		ids = append(ids, e.ID)
-		return true
-	})
-	var bad []string
-	for _, id := range ids {
-		c := session.NewChain(id, pubKey)
-		st.Records(id, 0, func(r store.Record) bool {
-			c.Add(r.Seq, r.Data)
-			return true
-		})
-		if r := c.Report(); r.Status != session.StatusSealed {
-			bad = append(bad, r.String())
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%d of %d sessions are not sealed:\n%s", len(bad), len(ids), strings.Join(bad, "\n"))
-	}
-	fmt.Fprintf(os.Stderr, "all %d recorded sessions verify sealed\n", len(ids))
-	return nil
+	return srv.OneSession(t, brokertest.ByClientUser(user))
 }
 
 func str(v session.Value) string {

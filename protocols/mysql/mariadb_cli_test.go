@@ -16,12 +16,12 @@ func TestMariadbQueryRows(t *testing.T) {
 		t.Fatalf("got %q; want %q", out, want)
 	}
 	info, rec := sessionRecord(t, "alice")
-	seq := rec.seqOf(t, "seq_1_to_3")
-	c := rec.commands[seq]
+	seq := rec.SeqOf(t, "seq_1_to_3")
+	c := rec.Commands[seq]
 	if c.Type != "query" || c.TouchesIdentity {
 		t.Errorf("command %+v; want an ordinary query", c)
 	}
-	res := rec.resultsOf(seq)
+	res := rec.ResultsOf(seq)
 	if len(res) != 1 {
 		t.Fatalf("got %d results; want 1", len(res))
 	}
@@ -35,8 +35,8 @@ func TestMariadbQueryRows(t *testing.T) {
 	if got := str(r.Rows[2][1]); got != "row 3" {
 		t.Errorf("row 3 label %q; want %q", got, "row 3")
 	}
-	if rec.end.Outcome != "ok" {
-		t.Errorf("outcome %q; want ok", rec.end.Outcome)
+	if rec.End.Outcome != "ok" {
+		t.Errorf("outcome %q; want ok", rec.End.Outcome)
 	}
 	if info.Meta["tls"] != "on" || info.Meta["database"] != "app" || info.Meta["program_name"] != "mysql" {
 		t.Errorf("meta %v; want tls on, database app, program_name mysql", info.Meta)
@@ -59,8 +59,8 @@ func TestMariadbMultiStatement(t *testing.T) {
 		t.Fatalf("output %q; want %q", out, want)
 	}
 	_, rec := sessionRecord(t, "multi")
-	seq := rec.seqOf(t, "CREATE TEMPORARY TABLE m")
-	res := rec.resultsOf(seq)
+	seq := rec.SeqOf(t, "CREATE TEMPORARY TABLE m")
+	res := rec.ResultsOf(seq)
 	if len(res) != 4 {
 		t.Fatalf("%d results; want 4: %+v", len(res), res)
 	}
@@ -79,7 +79,7 @@ func TestMariadbError(t *testing.T) {
 		t.Fatalf("mariadb: %v %q; want ERROR 1146 (42S02)", err, out)
 	}
 	_, rec := sessionRecord(t, "erin")
-	res := rec.resultsOf(rec.seqOf(t, "no_such_table"))
+	res := rec.ResultsOf(rec.SeqOf(t, "no_such_table"))
 	if len(res) != 1 || res[0].Error == nil || res[0].Error.Code != "1146" || res[0].Error.SQLState != "42S02" ||
 		!strings.Contains(res[0].Error.Message, "no_such_table") {
 		t.Fatalf("results %+v; want error 1146 42S02", res)
@@ -94,7 +94,7 @@ func TestMariadbRecordingCaps(t *testing.T) {
 		t.Fatalf("output starts %q", out[:min(20, len(out))])
 	}
 	_, rec := sessionRecord(t, "caps")
-	res := rec.resultsOf(rec.seqOf(t, "SELECT seq FROM seq_1_to_250"))
+	res := rec.ResultsOf(rec.SeqOf(t, "SELECT seq FROM seq_1_to_250"))
 	if len(res) != 1 || res[0].RowCount != 250 || len(res[0].Rows) != 100 || !res[0].Truncated {
 		t.Fatalf("result: %d rows kept of %d, truncated %v; want 100 of 250, truncated", len(res[0].Rows), res[0].RowCount, res[0].Truncated)
 	}
@@ -113,8 +113,8 @@ func TestMariadbLoadDataLocal(t *testing.T) {
 		t.Fatalf("mariadb: %v %q; want ERROR 1148 naming mysql.local_infile", err, out)
 	}
 	_, rec := sessionRecord(t, "loader")
-	if len(rec.policies) != 1 || rec.policies[0].Rule != "mysql:local_infile" || !strings.Contains(rec.policies[0].Command.Text, "LOAD DATA LOCAL") {
-		t.Fatalf("policies %+v; want the refusal recorded", rec.policies)
+	if len(rec.Policies) != 1 || rec.Policies[0].Rule != "mysql:local_infile" || !strings.Contains(rec.Policies[0].Command.Text, "LOAD DATA LOCAL") {
+		t.Fatalf("policies %+v; want the refusal recorded", rec.Policies)
 	}
 
 	tok = token(t, "loader2", "dba")
@@ -123,7 +123,7 @@ func TestMariadbLoadDataLocal(t *testing.T) {
 		t.Fatalf("output %q; want 3 rows loaded", out)
 	}
 	_, rec = sessionRecord(t, "loader2")
-	res := rec.resultsOf(rec.seqOf(t, "LOAD DATA LOCAL"))
+	res := rec.ResultsOf(rec.SeqOf(t, "LOAD DATA LOCAL"))
 	if len(res) != 1 || res[0].Copy == nil || res[0].Copy.Bytes != 23 || res[0].Copy.Data != "1,alpha\n2,beta\n3,gamma\n" || res[0].AffectedRows != 3 {
 		t.Fatalf("results %+v; want the 23 bytes recorded and 3 rows affected", res)
 	}
@@ -178,7 +178,7 @@ func TestMariadbIdentityGuard(t *testing.T) {
 		t.Fatalf("output %q; want two refusals (ERROR 1227) and @hoop_user still mallory", out)
 	}
 	_, rec := sessionRecord(t, "mallory")
-	if len(rec.policies) != 2 || rec.policies[0].Rule != "builtin:identity" || !rec.policies[0].Command.TouchesIdentity {
-		t.Fatalf("policies %+v; want two identity refusals", rec.policies)
+	if len(rec.Policies) != 2 || rec.Policies[0].Rule != "builtin:identity" || !rec.Policies[0].Command.TouchesIdentity {
+		t.Fatalf("policies %+v; want two identity refusals", rec.Policies)
 	}
 }

@@ -119,9 +119,9 @@ func TestCursorFetch(t *testing.T) {
 
 	_, rec := sessionRecord(t, "cursor")
 	var fetched []string
-	for _, seq := range rec.order {
-		if c := rec.commands[seq]; c.Type == "fetch" {
-			for _, res := range rec.resultsOf(seq) {
+	for _, seq := range rec.Order {
+		if c := rec.Commands[seq]; c.Type == "fetch" {
+			for _, res := range rec.ResultsOf(seq) {
 				for _, row := range res.Rows {
 					fetched = append(fetched, str(row[0])+"="+str(row[1]))
 				}
@@ -154,8 +154,8 @@ func TestRefusedCommands(t *testing.T) {
 	}
 	r.Close()
 	_, rec := sessionRecord(t, "changer")
-	if len(rec.policies) != 2 || rec.policies[0].Rule != "mysql:change_user" || rec.policies[0].Command.Text != "root" {
-		t.Fatalf("policies %+v; want the change of user and the binlog dump refused", rec.policies)
+	if len(rec.Policies) != 2 || rec.Policies[0].Rule != "mysql:change_user" || rec.Policies[0].Command.Text != "root" {
+		t.Fatalf("policies %+v; want the change of user and the binlog dump refused", rec.Policies)
 	}
 }
 

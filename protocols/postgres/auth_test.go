@@ -9,13 +9,14 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hoophq/hoop/broker"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/session"
 )
 
 // A token that does not verify is refused with the reason, which psql
 // prints, and recorded as a denied session.
 func TestPsqlBadToken(t *testing.T) {
-	key, err := broker.LoadOrCreateKey(dataDir)
+	key, err := broker.LoadOrCreateKey(srv.Config.Broker.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,31 +36,31 @@ func TestPsqlBadToken(t *testing.T) {
 	}{
 		{"wrong", "not-a-token", "the password is not a token"},
 		{"late", expired, "token expired"},
-		{"forged", token(t, "forged", "dba") + "x", "token signature invalid"},
+		{"forged", srv.Token(t, "forged", "dba") + "x", "token signature invalid"},
 	} {
 		out, err := psql(t, tc.user, tc.token, "-c", "select 1")
 		if want := "FATAL:  password authentication failed: " + tc.reason; err == nil || !strings.Contains(out, want) {
 			t.Errorf("%s: psql %v, output %q; want %q", tc.user, err, out, want)
 			continue
 		}
-		infos := sessionsOf(t, srv.Store, tc.user, 1)
+		infos := srv.WaitEnded(t, 1, brokertest.ByClientUser(tc.user))
 		if infos[0].Outcome != session.OutcomeDenied || !strings.HasPrefix(infos[0].Reason, tc.reason) {
 			t.Errorf("%s: session %+v; want denied: %s", tc.user, infos[0], tc.reason)
 		}
-		events(t, srv.Store, infos[0].ID) // sealed
+		srv.Sealed(t, infos[0].ID) // sealed
 	}
 }
 
 // A caller outside the connection's groups is refused before anything runs.
 func TestPsqlOutsideGroups(t *testing.T) {
-	out, err := psql(t, "eve", token(t, "eve", "sales"), "-c", "select 'eve was here'")
+	out, err := psql(t, "eve", srv.Token(t, "eve", "sales"), "-c", "select 'eve was here'")
 	want := `FATAL:  user "eve" is not in a group allowed to use connection "pg"`
 	if err == nil || !strings.Contains(out, want) {
 		t.Fatalf("psql %v, output %q; want %q", err, out, want)
 	}
 	info, rec := sessionRecord(t, "eve")
-	if info.Outcome != session.OutcomeDenied || info.Principal.Subject != "eve" || len(rec.commands) != 0 {
-		t.Fatalf("session %+v with %d commands; want denied for eve, no commands", info, len(rec.commands))
+	if info.Outcome != session.OutcomeDenied || info.Principal.Subject != "eve" || len(rec.Commands) != 0 {
+		t.Fatalf("session %+v with %d commands; want denied for eve, no commands", info, len(rec.Commands))
 	}
 	assertNeverRan(t, "eve was here")
 }
@@ -69,7 +70,7 @@ func TestPsqlOutsideGroups(t *testing.T) {
 func TestTLSRequired(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tok := token(t, "plain", "dba")
+	tok := srv.Token(t, "plain", "dba")
 	out, err := psqlCmd(ctx, connMain, "plain", tok, "disable", "-c", "select 1").CombinedOutput()
 	if want := "hoop: TLS is required on this connection (use sslmode=require)"; err == nil || !strings.Contains(string(out), want) {
 		t.Fatalf("psql %v, output %q; want %q", err, out, want)

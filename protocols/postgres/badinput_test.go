@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/session"
 )
 
@@ -102,7 +103,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			pc, err := pgconn.Connect(ctx, dsn(connStrict, tc.user, "require")+" password="+token(t, tc.user, "dba"))
+			pc, err := pgconn.Connect(ctx, dsn(connStrict, tc.user, "require")+" password="+srv.Token(t, tc.user, "dba"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +114,7 @@ func TestBadInput(t *testing.T) {
 			defer hc.Conn.Close()
 			hc.Conn.Write(tc.msg)
 			assertFatal(t, readAll(t, hc.Conn), "08P01", tc.want)
-			infos := sessionsOf(t, srv.Store, tc.user, 1)
+			infos := srv.WaitEnded(t, 1, brokertest.ByClientUser(tc.user))
 			if infos[0].Outcome != session.OutcomeError || !strings.Contains(infos[0].Reason, tc.want) {
 				t.Fatalf("session %+v; want an error: %s", infos[0], tc.want)
 			}

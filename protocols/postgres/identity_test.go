@@ -15,12 +15,12 @@ import (
 	"github.com/hoophq/hoop/session"
 )
 
-const identityDenied = "the identity attached by the broker (hoop.*) cannot be changed"
+const identityDenied = "the identity attached by the broker cannot be changed from the session"
 
 // Statements that would change hoop.* are refused with a native error and a
 // policy event, never reach the server, and the session goes on.
 func TestIdentityGuardPsql(t *testing.T) {
-	tok := token(t, "mallory", "dba")
+	tok := srv.Token(t, "mallory", "dba")
 	out, _ := psql(t, "mallory", tok,
 		"-c", "SET hoop.user = 'x' /* guard-1 */",
 		"-c", "select set_config('hoop.user', 'x', false) /* guard-2 */",
@@ -31,10 +31,10 @@ func TestIdentityGuardPsql(t *testing.T) {
 		t.Fatalf("output %q; want three refusals, then hoop.user still mallory", out)
 	}
 	_, rec := sessionRecord(t, "mallory")
-	if len(rec.policies) != 3 {
-		t.Fatalf("policy events %+v; want 3", rec.policies)
+	if len(rec.Policies) != 3 {
+		t.Fatalf("policy events %+v; want 3", rec.Policies)
 	}
-	for i, d := range rec.policies {
+	for i, d := range rec.Policies {
 		if d.Action != "deny" || d.Rule != "builtin:identity" || !d.Command.TouchesIdentity ||
 			!strings.Contains(d.Command.Text, fmt.Sprintf("guard-%d", i+1)) {
 			t.Errorf("policy %d: %+v; want a builtin:identity denial of guard-%d", i, d, i+1)
@@ -48,7 +48,7 @@ func TestIdentityGuardPsql(t *testing.T) {
 // RESET and DISCARD ALL restore the identity: the broker's values are the
 // session defaults.
 func TestIdentityReset(t *testing.T) {
-	tok := token(t, "resetter", "dba")
+	tok := srv.Token(t, "resetter", "dba")
 	out := mustPsql(t, "resetter", tok, "-c", `reset hoop."user"`, "-c", "discard all", "-c", "reset all", "-c", `show "hoop.user"`)
 	if !strings.HasSuffix(out, "resetter\n") {
 		t.Fatalf("output %q; want hoop.user resetter", out)
@@ -89,8 +89,8 @@ func TestIdentityGuardPgx(t *testing.T) {
 	}
 	c.Close(ctx)
 	_, rec := sessionRecord(t, "trudy")
-	if len(rec.policies) != 2 {
-		t.Fatalf("policies %+v; want 2", rec.policies)
+	if len(rec.Policies) != 2 {
+		t.Fatalf("policies %+v; want 2", rec.Policies)
 	}
 	assertNeverRan(t, "batch guard")
 }
@@ -115,7 +115,7 @@ func TestAuditTrigger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustPsql(t, "carol", token(t, "carol", "dba", "oncall"), "-c", "insert into audited values (7)")
+	mustPsql(t, "carol", srv.Token(t, "carol", "dba", "oncall"), "-c", "insert into audited values (7)")
 	c, err := pg.SuperuserConn(ctx, "app")
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestAuditTrigger(t *testing.T) {
 func TestIdentityStartupOptions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tok := token(t, "optioned", "dba")
+	tok := srv.Token(t, "optioned", "dba")
 	cmd := psqlCmd(ctx, connMain, "optioned", tok, "require", "-c", "select 'options never ran'")
 	cmd.Env = append(cmd.Env, `PGOPTIONS=-c hoop\.user=x`)
 	out, err := cmd.CombinedOutput()
@@ -143,8 +143,8 @@ func TestIdentityStartupOptions(t *testing.T) {
 		t.Fatalf("psql: %v, output %q; want FATAL %q", err, out, identityDenied)
 	}
 	info, rec := sessionRecord(t, "optioned")
-	if info.Outcome != "denied" || len(rec.policies) != 1 || rec.policies[0].Command.Type != "startup" {
-		t.Fatalf("session %+v, policies %+v; want denied with the startup refused", info, rec.policies)
+	if info.Outcome != "denied" || len(rec.Policies) != 1 || rec.Policies[0].Command.Type != "startup" {
+		t.Fatalf("session %+v, policies %+v; want denied with the startup refused", info, rec.Policies)
 	}
 	cmd = psqlCmd(ctx, connMain, "dropped", tok, "require", "-c", "show work_mem")
 	cmd.Env = append(cmd.Env, "PGOPTIONS=-c work_mem=1234kB")

@@ -2,37 +2,27 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/hoophq/hoop/broker"
-	"github.com/hoophq/hoop/config"
-	"github.com/hoophq/hoop/internal/server"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 	"github.com/hoophq/hoop/session"
-	"github.com/hoophq/hoop/store"
 )
 
 // The throwaway Postgres and the broker in front of it, shared by the
 // integration tests.
 var (
-	pg      *testenv.Postgres
-	srv     *server.Server
-	dataDir string
-	pubKey  ed25519.PublicKey
+	pg  *testenv.Postgres
+	srv *brokertest.Broker
 )
 
 // Connections of the test broker.
@@ -65,66 +55,19 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer pg.Stop()
-	dataDir, err = os.MkdirTemp("", "hoop-pgtest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dataDir)
-	os.Setenv("HOOP_TEST_ADMIN_TOKEN", "admin-token-for-tests")
 	os.Setenv("HOOP_TEST_PG_PASSWORD", pg.Password)
-	cfg, err := config.Parse("test.yaml", []byte(testConfig(dataDir, pg.Addr(),
-		allListens())))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "config:", err)
-		return 1
-	}
-	srv, err = server.Start(context.Background(), cfg, testLogger())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start broker:", err)
-		return 1
-	}
-	pubKey = srv.Recorder().PublicKey()
-	code := m.Run()
-	if err := srv.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "close broker:", err)
-		code = 1
-	}
-	if err := verifyAllSealed(filepath.Join(dataDir, server.StoreFile)); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	return code
+	return brokertest.Run(m, testConfig(), func(b *brokertest.Broker) { srv = b })
 }
 
-// testConfig is the broker's YAML, with a free port for each connection
-// (listens set to "" are picked).
-func testConfig(dir, upstream string, listens map[string]string) string {
-	used := map[string]bool{}
-	for name, l := range listens {
-		for l == "" || used[l] {
-			port, err := testenv.FreePort()
-			if err != nil {
-				panic(err)
-			}
-			l = fmt.Sprintf("127.0.0.1:%d", port)
-		}
-		used[l] = true
-		listens[name] = l
-	}
-	return fmt.Sprintf(`
-broker:
-  id: test-broker
-  data_dir: %[1]s
-admin:
-  listen: %[9]s
-  tokens: ["${env:HOOP_TEST_ADMIN_TOKEN}"]
-connections:
-  - name: %[3]s
+// testConfig is the broker's YAML: every connection in front of pg, on a
+// free port of its own.
+func testConfig() string {
+	listen := brokertest.FreeAddrs(5)
+	return brokertest.YAML(fmt.Sprintf(`  - name: %[2]s
     protocol: postgres
-    listen: %[4]s
+    listen: %[8]s
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_PG_PASSWORD}
       database: app
@@ -134,11 +77,11 @@ connections:
     recording:
       max_rows: 100
       max_bytes: 64KiB
-  - name: %[5]s
+  - name: %[3]s
     protocol: postgres
-    listen: %[6]s
+    listen: %[9]s
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_PG_PASSWORD}
       database: app
@@ -146,69 +89,46 @@ connections:
       groups: [dba]
     max_message_size: 1MiB
     handshake_timeout: 300ms
-  - name: %[7]s
+  - name: %[4]s
     protocol: postgres
-    listen: %[8]s
+    listen: %[10]s
     tls:
       mode: "off"
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_PG_PASSWORD}
       database: app
       tls: disable
     access:
       groups: [dba]
-  - name: %[10]s
+  - name: %[5]s
     protocol: postgres
     listen: %[11]s
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_PG_PASSWORD}
       database: app
       tls: verify-full
-      ca: %[14]s
+      ca: %[7]s
     access:
       groups: [dba]
-  - name: %[12]s
+  - name: %[6]s
     protocol: postgres
-    listen: %[13]s
+    listen: %[12]s
     upstream:
-      address: %[2]s
+      address: %[1]s
       user: app
       password: ${env:HOOP_TEST_PG_PASSWORD}
       database: app
       tls: verify-full
-      ca: %[14]s
+      ca: %[7]s
       server_name: wrong.example
     access:
       groups: [dba]
-`, dir, upstream, connMain, listens[connMain], connStrict, listens[connStrict], connPlain, listens[connPlain], listens["admin"],
-		connVerify, listens[connVerify], connBadTLS, listens[connBadTLS], pg.CAFile)
-}
-
-// allListens asks testConfig for a free port for every connection.
-func allListens() map[string]string {
-	return map[string]string{connMain: "", connStrict: "", connPlain: "", connVerify: "", connBadTLS: "", "admin": ""}
-}
-
-// testLogger discards the broker's logs unless HOOP_TEST_LOG is set.
-func testLogger() *slog.Logger {
-	if os.Getenv("HOOP_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-// token issues a broker token for user in groups.
-func token(t testing.TB, user string, groups ...string) string {
-	t.Helper()
-	tok, err := srv.Broker.Authenticator().Issue(broker.TokenRequest{User: user, Groups: groups, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+`, pg.Addr(), connMain, connStrict, connPlain, connVerify, connBadTLS, pg.CAFile,
+		listen[0], listen[1], listen[2], listen[3], listen[4]))
 }
 
 // dsn is a libpq connection string to a broker connection.
@@ -258,7 +178,7 @@ func connect(t testing.TB, conn, user string, groups ...string) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, dsn(conn, user, "require")+" password="+token(t, user, groups...))
+	c, err := pgx.Connect(ctx, dsn(conn, user, "require")+" password="+srv.Token(t, user, groups...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,192 +186,9 @@ func connect(t testing.TB, conn, user string, groups ...string) *pgx.Conn {
 	return c
 }
 
-// sessionsOf waits until n sessions of the named startup user have ended and
-// returns them, oldest first.
-func sessionsOf(t testing.TB, st sessionLister, user string, n int) []session.Info {
+// sessionRecord waits for the one ended session of the startup user and
+// decodes it; it must verify sealed.
+func sessionRecord(t testing.TB, user string) (session.Info, *brokertest.Recorded) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var ended, all []session.Info
-		err := st.Sessions(func(e store.Entry) bool {
-			var info session.Info
-			if json.Unmarshal(e.Data, &info) == nil && info.Meta["user"] == user {
-				all = append(all, info)
-				if info.Outcome != "" {
-					ended = append(ended, info)
-				}
-			}
-			return true
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ended) >= n {
-			// Sessions lists newest first.
-			for i, j := 0, len(ended)-1; i < j; i, j = i+1, j-1 {
-				ended[i], ended[j] = ended[j], ended[i]
-			}
-			return ended
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sessions of %q: %d ended of %d; want %d ended", user, len(ended), len(all), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-type sessionLister interface {
-	Sessions(fn func(e store.Entry) bool) error
-}
-
-type recordReader interface {
-	Records(id string, after uint64, fn func(r store.Record) bool) error
-}
-
-// events reads a session's events back, checks that its chain verifies and
-// that it is sealed by the test broker.
-func events(t testing.TB, st recordReader, id string) []*session.Event {
-	t.Helper()
-	return eventsSealedBy(t, st, id, pubKey)
-}
-
-// eventsSealedBy is events for a session sealed with key.
-func eventsSealedBy(t testing.TB, st recordReader, id string, key ed25519.PublicKey) []*session.Event {
-	t.Helper()
-	c := session.NewChain(id, key)
-	var out []*session.Event
-	var addErr error
-	err := st.Records(id, 0, func(r store.Record) bool {
-		ev, err := c.Add(r.Seq, r.Data)
-		if err != nil {
-			addErr = err
-			return false
-		}
-		out = append(out, ev)
-		return true
-	})
-	if err != nil || addErr != nil {
-		t.Fatalf("session %s: %v %v", id, err, addErr)
-	}
-	if r := c.Report(); r.Status != session.StatusSealed {
-		t.Fatalf("session %s: %v; want sealed", id, r)
-	}
-	return out
-}
-
-// recorded is a session's events decoded.
-type recorded struct {
-	commands map[uint64]session.Command
-	order    []uint64 // command seqs in order
-	results  []session.Result
-	policies []session.Decision
-	errors   []session.Error
-	end      session.End
-}
-
-func decode(t testing.TB, evs []*session.Event) *recorded {
-	t.Helper()
-	r := &recorded{commands: map[uint64]session.Command{}}
-	for _, ev := range evs {
-		var err error
-		switch ev.Kind {
-		case session.KindCommand:
-			var c session.Command
-			err = json.Unmarshal(ev.Payload, &c)
-			r.commands[ev.Seq] = c
-			r.order = append(r.order, ev.Seq)
-		case session.KindResult:
-			var res session.Result
-			err = json.Unmarshal(ev.Payload, &res)
-			r.results = append(r.results, res)
-		case session.KindPolicy:
-			var d session.Decision
-			err = json.Unmarshal(ev.Payload, &d)
-			r.policies = append(r.policies, d)
-		case session.KindError:
-			var e session.Error
-			err = json.Unmarshal(ev.Payload, &e)
-			r.errors = append(r.errors, e)
-		case session.KindEnd:
-			err = json.Unmarshal(ev.Payload, &r.end)
-		}
-		if err != nil {
-			t.Fatalf("event %d (%s): %v", ev.Seq, ev.Kind, err)
-		}
-	}
-	return r
-}
-
-// sessionRecord waits for the one ended session of user and decodes it.
-func sessionRecord(t testing.TB, user string) (session.Info, *recorded) {
-	t.Helper()
-	infos := sessionsOf(t, srv.Store, user, 1)
-	if len(infos) != 1 {
-		t.Fatalf("user %s has %d sessions; want 1", user, len(infos))
-	}
-	return infos[0], decode(t, events(t, srv.Store, infos[0].ID))
-}
-
-// commandsOf returns the commands of a type, in order.
-func (r *recorded) commandsOf(typ string) []session.Command {
-	var out []session.Command
-	for _, seq := range r.order {
-		if c := r.commands[seq]; c.Type == typ {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// seqOf returns the seq of the first command whose text contains s.
-func (r *recorded) seqOf(t testing.TB, s string) uint64 {
-	t.Helper()
-	for _, seq := range r.order {
-		if strings.Contains(r.commands[seq].Text, s) {
-			return seq
-		}
-	}
-	t.Fatalf("no command contains %q in %v", s, r.commands)
-	return 0
-}
-
-// resultsOf returns the results that answer command seq.
-func (r *recorded) resultsOf(seq uint64) []session.Result {
-	var out []session.Result
-	for _, res := range r.results {
-		if res.Command == seq {
-			out = append(out, res)
-		}
-	}
-	return out
-}
-
-// verifyAllSealed checks every session in the store at path.
-func verifyAllSealed(path string) error {
-	st, err := store.Open(path, store.Options{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var ids []string
-	st.Sessions(func(e store.Entry) bool {
-		ids = append(ids, e.ID)
-		return true
-	})
-	var bad []string
-	for _, id := range ids {
-		c := session.NewChain(id, pubKey)
-		st.Records(id, 0, func(r store.Record) bool {
-			c.Add(r.Seq, r.Data)
-			return true
-		})
-		if r := c.Report(); r.Status != session.StatusSealed {
-			bad = append(bad, r.String())
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%d of %d sessions are not sealed:\n%s", len(bad), len(ids), strings.Join(bad, "\n"))
-	}
-	fmt.Fprintf(os.Stderr, "all %d recorded sessions verify sealed\n", len(ids))
-	return nil
+	return srv.OneSession(t, brokertest.ByClientUser(user))
 }

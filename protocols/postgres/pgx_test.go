@@ -51,7 +51,7 @@ func TestPgxParams(t *testing.T) {
 	c.Close(ctx)
 
 	_, rec := sessionRecord(t, "params")
-	execs := rec.commandsOf("execute")
+	execs := rec.CommandsOf("execute")
 	if len(execs) != 1 {
 		t.Fatalf("executes %+v; want 1", execs)
 	}
@@ -69,8 +69,8 @@ func TestPgxParams(t *testing.T) {
 			t.Errorf("param %d: %q %s; want %q %s", k+1, got, e.ParamTypes[k], want[k], wantTypes[k])
 		}
 	}
-	seq := rec.seqOf(t, "/* params */")
-	res := rec.resultsOf(seq)
+	seq := rec.SeqOf(t, "/* params */")
+	res := rec.ResultsOf(seq)
 	if len(res) != 1 || res[0].Tag != "SELECT 1" || len(res[0].Rows) != 1 {
 		t.Fatalf("results %+v; want one row", res)
 	}
@@ -104,10 +104,10 @@ func TestPgxErrors(t *testing.T) {
 	}
 	c.Close(ctx)
 	_, rec := sessionRecord(t, "pgxerr")
-	if res := rec.resultsOf(rec.seqOf(t, "/* divide */")); len(res) != 1 || res[0].Error == nil || res[0].Error.Code != "22012" {
+	if res := rec.ResultsOf(rec.SeqOf(t, "/* divide */")); len(res) != 1 || res[0].Error == nil || res[0].Error.Code != "22012" {
 		t.Fatalf("results %+v (%+v); want 22012", res, res[0].Error)
 	}
-	if res := rec.resultsOf(rec.seqOf(t, "after the error")); len(res) != 1 || res[0].Error == nil || !strings.Contains(res[0].Error.Message, "not executed") {
+	if res := rec.ResultsOf(rec.SeqOf(t, "after the error")); len(res) != 1 || res[0].Error == nil || !strings.Contains(res[0].Error.Message, "not executed") {
 		t.Fatalf("results %+v; want skipped", res)
 	}
 }
@@ -146,7 +146,7 @@ func TestNotifyListen(t *testing.T) {
 	l.Close(ctx)
 	_, rec := sessionRecord(t, "listener")
 	var got *session.Notification
-	for _, r := range rec.results {
+	for _, r := range rec.Results {
 		if r.Notification != nil && r.Command == 0 && got == nil {
 			got = r.Notification
 		}
@@ -174,7 +174,7 @@ func TestPgxCopyFrom(t *testing.T) {
 	}
 	c.Close(ctx)
 	_, rec := sessionRecord(t, "bulk")
-	res := rec.resultsOf(rec.seqOf(t, "from stdin"))
+	res := rec.ResultsOf(rec.SeqOf(t, "from stdin"))
 	if len(res) != 1 || res[0].Copy == nil || res[0].Copy.Direction != "in" || res[0].Copy.Bytes == 0 || res[0].Tag != "COPY 500" {
 		t.Fatalf("results %+v; want COPY 500 with bytes in", res)
 	}
@@ -191,7 +191,7 @@ func TestConcurrentSessions(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			user := fmt.Sprintf("worker%02d", k)
-			c, err := pgx.Connect(ctx, dsn(connMain, user, "require")+" password="+token(t, user, "dev"))
+			c, err := pgx.Connect(ctx, dsn(connMain, user, "require")+" password="+srv.Token(t, user, "dev"))
 			if err != nil {
 				t.Error(err)
 				return
@@ -214,7 +214,7 @@ func TestConcurrentSessions(t *testing.T) {
 	for k := range clients {
 		user := fmt.Sprintf("worker%02d", k)
 		_, rec := sessionRecord(t, user)
-		execs := rec.commandsOf("execute")
+		execs := rec.CommandsOf("execute")
 		if len(execs) != queries {
 			t.Errorf("%s: %d executes; want %d", user, len(execs), queries)
 			continue
@@ -224,9 +224,9 @@ func TestConcurrentSessions(t *testing.T) {
 				t.Errorf("%s execute %d params %v; want [%d]", user, q, e.Params, q)
 			}
 		}
-		for _, seq := range rec.order {
-			if res := rec.resultsOf(seq); len(res) != 1 {
-				t.Errorf("%s command %d (%s): %d results", user, seq, rec.commands[seq].Text, len(res))
+		for _, seq := range rec.Order {
+			if res := rec.ResultsOf(seq); len(res) != 1 {
+				t.Errorf("%s command %d (%s): %d results", user, seq, rec.Commands[seq].Text, len(res))
 			}
 		}
 	}

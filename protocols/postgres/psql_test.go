@@ -11,18 +11,18 @@ import (
 )
 
 func TestPsqlQueryRows(t *testing.T) {
-	tok := token(t, "alice", "dba", "dev")
+	tok := srv.Token(t, "alice", "dba", "dev")
 	out := mustPsql(t, "alice", tok, "-c", "select g, 'row ' || g as label from generate_series(1,3) g")
 	if want := "1|row 1\n2|row 2\n3|row 3\n"; out != want {
 		t.Fatalf("got %q; want %q", out, want)
 	}
 	_, rec := sessionRecord(t, "alice")
-	seq := rec.seqOf(t, "generate_series")
-	c := rec.commands[seq]
+	seq := rec.SeqOf(t, "generate_series")
+	c := rec.Commands[seq]
 	if c.Type != "query" || c.TouchesIdentity {
 		t.Errorf("command %+v; want an ordinary query", c)
 	}
-	res := rec.resultsOf(seq)
+	res := rec.ResultsOf(seq)
 	if len(res) != 1 {
 		t.Fatalf("got %d results; want 1", len(res))
 	}
@@ -36,14 +36,14 @@ func TestPsqlQueryRows(t *testing.T) {
 	if got := *r.Rows[2][1]; got != "row 3" {
 		t.Errorf("row 3 label %q; want %q", got, "row 3")
 	}
-	if rec.end.Outcome != "ok" {
-		t.Errorf("outcome %q; want ok", rec.end.Outcome)
+	if rec.End.Outcome != "ok" {
+		t.Errorf("outcome %q; want ok", rec.End.Outcome)
 	}
 }
 
 // The upstream session carries the caller's identity in hoop.* settings.
 func TestPsqlIdentitySettings(t *testing.T) {
-	tok := token(t, "bob", "dev", "dba")
+	tok := srv.Token(t, "bob", "dev", "dba")
 	out := mustPsql(t, "bob", tok, "-c",
 		"select current_setting('hoop.user'), current_setting('hoop.groups'), current_setting('hoop.session'), current_setting('application_name')")
 	info, _ := sessionRecord(t, "bob")
@@ -58,15 +58,15 @@ func TestPsqlIdentitySettings(t *testing.T) {
 // A query string of several statements records one result per statement,
 // all answering the one command.
 func TestPsqlMultiStatement(t *testing.T) {
-	tok := token(t, "multi", "dba")
+	tok := srv.Token(t, "multi", "dba")
 	out := mustPsql(t, "multi", tok, "-c",
 		"select 1; select 'two' as two; create temp table m(a int); insert into m values (1),(2)")
 	if !strings.Contains(out, "INSERT 0 2") {
 		t.Fatalf("output %q; want the last statement's tag", out)
 	}
 	_, rec := sessionRecord(t, "multi")
-	seq := rec.seqOf(t, "create temp table m")
-	res := rec.resultsOf(seq)
+	seq := rec.SeqOf(t, "create temp table m")
+	res := rec.ResultsOf(seq)
 	tags := make([]string, len(res))
 	for i, r := range res {
 		tags[i] = r.Tag
@@ -83,30 +83,30 @@ func TestPsqlMultiStatement(t *testing.T) {
 // An error reaches psql as the server sent it, is recorded with the result,
 // and the session goes on.
 func TestPsqlError(t *testing.T) {
-	tok := token(t, "oops", "dba")
+	tok := srv.Token(t, "oops", "dba")
 	out, _ := psql(t, "oops", tok, "-c", "select 1/0", "-c", "select 42")
 	if !strings.Contains(out, "ERROR:  division by zero") || !strings.Contains(out, "42") {
 		t.Fatalf("output %q; want the error, then 42", out)
 	}
 	_, rec := sessionRecord(t, "oops")
-	res := rec.resultsOf(rec.seqOf(t, "1/0"))
+	res := rec.ResultsOf(rec.SeqOf(t, "1/0"))
 	if len(res) != 1 || res[0].Error == nil || res[0].Error.Code != "22012" || res[0].Error.Severity != "ERROR" {
 		t.Fatalf("results %+v; want one with error 22012", res)
 	}
-	if res := rec.resultsOf(rec.seqOf(t, "42")); len(res) != 1 || *res[0].Rows[0][0] != "42" {
+	if res := rec.ResultsOf(rec.SeqOf(t, "42")); len(res) != 1 || *res[0].Rows[0][0] != "42" {
 		t.Fatalf("results %+v; want 42", res)
 	}
 }
 
 // Rows past the connection's caps are counted, not kept.
 func TestPsqlRecordingCaps(t *testing.T) {
-	tok := token(t, "capped", "dba")
+	tok := srv.Token(t, "capped", "dba")
 	out := mustPsql(t, "capped", tok, "-c", "select count(*) from (select generate_series(1,1000)) s", "-c", "select generate_series(1,1000)")
 	if !strings.HasPrefix(out, "1000\n1\n2\n") {
 		t.Fatalf("output starts %q", out[:min(len(out), 40)])
 	}
 	_, rec := sessionRecord(t, "capped")
-	res := rec.resultsOf(rec.order[1])
+	res := rec.ResultsOf(rec.Order[1])
 	if len(res) != 1 || res[0].RowCount != 1000 || len(res[0].Rows) != 100 || !res[0].Truncated || res[0].Tag != "SELECT 1000" {
 		t.Fatalf("result rows=%d count=%d truncated=%v; want 100 of 1000 kept, truncated", len(res[0].Rows), res[0].RowCount, res[0].Truncated)
 	}
@@ -115,7 +115,7 @@ func TestPsqlRecordingCaps(t *testing.T) {
 // \copy in both directions: the data goes through, and the recording counts
 // the bytes and keeps them (up to the cap).
 func TestPsqlCopy(t *testing.T) {
-	tok := token(t, "copier", "dba")
+	tok := srv.Token(t, "copier", "dba")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
 	outFile := filepath.Join(dir, "out.csv")
@@ -139,12 +139,12 @@ func TestPsqlCopy(t *testing.T) {
 		t.Fatalf("copied out %q; want %q", got, data.String())
 	}
 	_, rec := sessionRecord(t, "copier")
-	inRes := rec.resultsOf(rec.seqOf(t, "FROM STDIN"))
+	inRes := rec.ResultsOf(rec.SeqOf(t, "FROM STDIN"))
 	if len(inRes) != 1 || inRes[0].Copy == nil || inRes[0].Copy.Direction != "in" ||
 		inRes[0].Copy.Bytes != int64(data.Len()) || inRes[0].Copy.Data != data.String() || inRes[0].Tag != "COPY 50" {
 		t.Fatalf("copy in result %+v; want %d bytes in, COPY 50", inRes, data.Len())
 	}
-	outRes := rec.resultsOf(rec.seqOf(t, "TO STDOUT"))
+	outRes := rec.ResultsOf(rec.SeqOf(t, "TO STDOUT"))
 	if len(outRes) != 1 || outRes[0].Copy == nil || outRes[0].Copy.Direction != "out" ||
 		outRes[0].Copy.Bytes != int64(data.Len()) || outRes[0].Copy.Data != data.String() {
 		t.Fatalf("copy out result %+v; want %d bytes out", outRes, data.Len())
@@ -152,13 +152,13 @@ func TestPsqlCopy(t *testing.T) {
 }
 
 func TestPsqlNotice(t *testing.T) {
-	tok := token(t, "noticed", "dba")
+	tok := srv.Token(t, "noticed", "dba")
 	out := mustPsql(t, "noticed", tok, "-c", "do $$ begin raise notice 'hello %', 'notice'; end $$")
 	if !strings.Contains(out, "NOTICE:  hello notice") {
 		t.Fatalf("output %q; want the notice", out)
 	}
 	_, rec := sessionRecord(t, "noticed")
-	res := rec.resultsOf(rec.seqOf(t, "raise notice"))
+	res := rec.ResultsOf(rec.SeqOf(t, "raise notice"))
 	if len(res) != 1 || len(res[0].Notices) != 1 || res[0].Notices[0].Message != "hello notice" || res[0].Tag != "DO" {
 		t.Fatalf("results %+v; want DO with the notice", res)
 	}
@@ -167,7 +167,7 @@ func TestPsqlNotice(t *testing.T) {
 // Ctrl-C in psql cancels a running statement through the broker: the cancel
 // request is mapped to the upstream's key and recorded in the session.
 func TestPsqlCancel(t *testing.T) {
-	tok := token(t, "canceller", "dba")
+	tok := srv.Token(t, "canceller", "dba")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // hang guard
 	defer cancel()
 	cmd := psqlCmd(ctx, connMain, "canceller", tok, "require", "-c", "select pg_sleep(30) /* cancel me */")
@@ -188,10 +188,10 @@ func TestPsqlCancel(t *testing.T) {
 		t.Fatalf("psql: %v, output %q; want the statement cancelled", err, out.String())
 	}
 	_, rec := sessionRecord(t, "canceller")
-	if len(rec.commandsOf("cancel")) != 1 {
-		t.Fatalf("commands %v; want one cancel", rec.commands)
+	if len(rec.CommandsOf("cancel")) != 1 {
+		t.Fatalf("commands %v; want one cancel", rec.Commands)
 	}
-	res := rec.resultsOf(rec.seqOf(t, "cancel me"))
+	res := rec.ResultsOf(rec.SeqOf(t, "cancel me"))
 	if len(res) != 1 || res[0].Error == nil || res[0].Error.Code != "57014" {
 		t.Fatalf("results %+v; want query_canceled", res)
 	}

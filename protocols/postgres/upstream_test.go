@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/session"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestUpstreamTLSVerify(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tok := token(t, "verifier", "dba")
+	tok := srv.Token(t, "verifier", "dba")
 	out, err := psqlCmd(ctx, connVerify, "verifier", tok, "require", "-c", "select ssl from pg_stat_ssl where pid = pg_backend_pid()").CombinedOutput()
 	if err != nil || string(out) != "t\n" {
 		t.Fatalf("psql on verify-full: %v %q", err, out)
@@ -30,7 +31,7 @@ func TestUpstreamTLSVerify(t *testing.T) {
 	if strings.Contains(string(out), pg.Password) {
 		t.Fatal("the upstream password reached the client")
 	}
-	info := sessionsOf(t, srv.Store, "misnamed", 1)[0]
+	info := srv.WaitEnded(t, 1, brokertest.ByClientUser("misnamed"))[0]
 	if info.Outcome != session.OutcomeError || !strings.Contains(info.Reason, "could not connect to upstream") {
 		t.Fatalf("session %+v; want an error", info)
 	}
@@ -41,7 +42,7 @@ func TestUpstreamTLSVerify(t *testing.T) {
 func TestUpstreamTerminated(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := pgconn.Connect(ctx, dsn(connMain, "terminated", "require")+" password="+token(t, "terminated", "dba"))
+	c, err := pgconn.Connect(ctx, dsn(connMain, "terminated", "require")+" password="+srv.Token(t, "terminated", "dba"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestUpstreamTerminated(t *testing.T) {
 	if err == nil || errors.As(err, &pe) && pe.Code != "57P01" {
 		t.Fatalf("after the backend was terminated: %v; want an error (57P01)", err)
 	}
-	info := sessionsOf(t, srv.Store, "terminated", 1)[0]
+	info := srv.WaitEnded(t, 1, brokertest.ByClientUser("terminated"))[0]
 	if info.Outcome != session.OutcomeError || !strings.Contains(info.Reason, "terminating connection due to administrator command") {
 		t.Fatalf("session %+v; want the server's reason", info)
 	}

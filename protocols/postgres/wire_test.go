@@ -22,7 +22,7 @@ func dialWire(t *testing.T, user string) *wire {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	pc, err := pgconn.Connect(ctx, dsn(connMain, user, "require")+" password="+token(t, user, "dba"))
+	pc, err := pgconn.Connect(ctx, dsn(connMain, user, "require")+" password="+srv.Token(t, user, "dba"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,14 +138,14 @@ func TestWireStatementTracking(t *testing.T) {
 
 	_, rec := sessionRecord(t, "tracker")
 	var texts []string
-	for _, e := range rec.commandsOf("execute") {
+	for _, e := range rec.CommandsOf("execute") {
 		texts = append(texts, e.Text)
 	}
 	want := []string{"select 'second'", "select 'kept'", "select 'from prepare ' || $1"}
 	if strings.Join(texts, "|") != strings.Join(want, "|") {
 		t.Fatalf("recorded executes %q; want %q", texts, want)
 	}
-	if p := rec.commandsOf("execute")[2].Params; len(p) != 1 || *p[0] != "7" {
+	if p := rec.CommandsOf("execute")[2].Params; len(p) != 1 || *p[0] != "7" {
 		t.Errorf("params %v; want [7]", p)
 	}
 }
@@ -161,15 +161,15 @@ func TestWireFunctionCall(t *testing.T) {
 	w.expect(1, "ErrorResponse 42501", "ReadyForQuery")
 	w.send(&pgproto3.Terminate{})
 	_, rec := sessionRecord(t, "caller")
-	calls := rec.commandsOf("function_call")
+	calls := rec.CommandsOf("function_call")
 	if len(calls) != 1 || calls[0].Text != "function 177" || len(calls[0].Params) != 2 || *calls[0].Params[0] != `\x00000002` {
 		t.Fatalf("function calls %+v", calls)
 	}
-	res := rec.resultsOf(rec.order[0])
+	res := rec.ResultsOf(rec.Order[0])
 	if len(res) != 1 || len(res[0].Rows) != 1 || *res[0].Rows[0][0] != `\x00000005` {
 		t.Fatalf("result %+v; want 5", res)
 	}
-	if len(rec.policies) != 1 || rec.policies[0].Command.Text != "function 2078" {
-		t.Fatalf("policies %+v; want the set_config call refused", rec.policies)
+	if len(rec.Policies) != 1 || rec.Policies[0].Command.Text != "function 2078" {
+		t.Fatalf("policies %+v; want the set_config call refused", rec.Policies)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 	"github.com/hoophq/hoop/session"
 )
@@ -85,7 +86,7 @@ func TestAuth(t *testing.T) {
 		return info
 	}
 
-	tok := e.token("alice", "ops")
+	tok := e.Token(t, "alice", "ops")
 	if info := ok("token (keyboard-interactive)", auth{token: tok}); info.Meta["auth"] != "keyboard-interactive" {
 		t.Errorf("auth %q", info.Meta["auth"])
 	}
@@ -100,7 +101,7 @@ func TestAuth(t *testing.T) {
 	}
 	refused("wrong token", auth{token: tok[:len(tok)-4] + "AAAA"}, "hoop: authentication failed")
 	refused("not a token", auth{token: "hunter2"}, "the password is not a token")
-	refused("user outside the access groups", auth{token: e.token("mallory", "sales")},
+	refused("user outside the access groups", auth{token: e.Token(t, "mallory", "sales")},
 		`hoop: user "mallory" is not in a group allowed to use connection "box"`)
 	refused("certificate outside the access groups", auth{key: eveKey}, `user "eve" is not in a group`)
 
@@ -113,7 +114,7 @@ func TestAuth(t *testing.T) {
 	if info := e.last(n); info.Outcome != session.OutcomeDenied || !strings.Contains(info.Reason, "is not bound to an identity") {
 		t.Errorf("unknown key recorded as %+v", info)
 	}
-	if strings.Contains(e.logs.String(), tok) {
+	if strings.Contains(e.Logs(), tok) {
 		t.Error("the broker logged a token")
 	}
 }
@@ -144,12 +145,12 @@ func TestUpstreamHostKeyMismatch(t *testing.T) {
 `, name, port, hostKey)
 	}
 	// known_hosts names the upstream, with another key.
-	write(t, known, "")
+	brokertest.WriteFile(t, known, "")
 	e := newEnv(t, connOpts{extra: conn("pinned", "upstream_host_key: SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU") +
 		conn("known", "known_hosts: "+known), beforeLoad: func(sshd *testenv.SSHD) {
-		write(t, known, fmt.Sprintf("[%s]:%d %s\n", sshd.Host, sshd.Port, pubLine(t, other)))
+		brokertest.WriteFile(t, known, fmt.Sprintf("[%s]:%d %s\n", sshd.Host, sshd.Port, pubLine(t, other)))
 	}})
-	tok := e.token("alice", "ops")
+	tok := e.Token(t, "alice", "ops")
 	for i, tc := range []struct{ conn, want string }{
 		{"pinned", "the connection expects SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"},
 		{"known", "the connection expects the key on line 1 of " + known},
@@ -163,7 +164,7 @@ func TestUpstreamHostKeyMismatch(t *testing.T) {
 		if info.Outcome != session.OutcomeError || !strings.Contains(info.Reason, "upstream host key mismatch") {
 			t.Errorf("%s: recorded %+v", tc.conn, info)
 		}
-		if cmds := e.commands(info.ID); len(cmds) != 0 {
+		if cmds := e.recorded(info.ID).CommandsOf(""); len(cmds) != 0 {
 			t.Errorf("%s: commands %+v; want none", tc.conn, cmds)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // command, output and exit status recorded.
 func TestExec(t *testing.T) {
 	e := newEnv(t, connOpts{})
-	tok := e.token("alice", "ops", "dev")
+	tok := e.Token(t, "alice", "ops", "dev")
 	stdout, stderr, code := e.ssh("box", auth{token: tok},
 		`echo "user=$HOOP_USER groups=$HOOP_GROUPS session=$HOOP_SESSION"; echo oops >&2; exit 42`)
 	if code != 42 {
@@ -29,21 +29,21 @@ func TestExec(t *testing.T) {
 	if info.Outcome != session.OutcomeOK || info.Principal.Subject != "alice" || info.Protocol != "ssh" {
 		t.Errorf("session %+v", info)
 	}
-	cmds := e.commands(info.ID)
+	cmds := e.recorded(info.ID).CommandsOf("")
 	if len(cmds) != 1 || cmds[0].Type != "exec" || !strings.HasPrefix(cmds[0].Text, `echo "user=$HOOP_USER`) {
 		t.Errorf("commands %+v; want the exec'd command line", cmds)
 	}
-	if got := e.output(info.ID, "stdout"); got != want {
+	if got := e.recorded(info.ID).Output("stdout"); got != want {
 		t.Errorf("recorded stdout %q; want %q", got, want)
 	}
-	if got := e.output(info.ID, "stderr"); got != "oops\n" {
+	if got := e.recorded(info.ID).Output("stderr"); got != "oops\n" {
 		t.Errorf("recorded stderr %q", got)
 	}
-	res := e.results(info.ID)
+	res := e.recorded(info.ID).Results
 	if len(res) != 1 || res[0].Exit == nil || res[0].Exit.Status != 42 || res[0].BytesOut != int64(len(want)+5) {
 		t.Errorf("results %+v; want exit status 42 and the byte counts", res)
 	}
-	if strings.Contains(e.logs.String(), tok) {
+	if strings.Contains(e.Logs(), tok) {
 		t.Error("the broker logged the token")
 	}
 }
@@ -51,14 +51,14 @@ func TestExec(t *testing.T) {
 // TestStdin: input piped into a remote command reaches it, and EOF too.
 func TestStdin(t *testing.T) {
 	e := newEnv(t, connOpts{})
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-p", e.port("box"), "u@127.0.0.1", "wc -c; echo done")
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-p", e.port("box"), "u@127.0.0.1", "wc -c; echo done")
 	cmd.Stdin = strings.NewReader(strings.Repeat("x", 100000))
 	stdout, stderr, code := run(t, cmd)
 	if code != 0 || strings.Fields(stdout)[0] != "100000" || !strings.Contains(stdout, "done") {
 		t.Fatalf("code %d stdout %q stderr %q", code, stdout, stderr)
 	}
 	info := e.last(1)
-	res := e.results(info.ID)
+	res := e.recorded(info.ID).Results
 	if len(res) != 1 || res[0].BytesIn != 100000 {
 		t.Errorf("results %+v; want 100000 bytes in", res)
 	}

@@ -1,77 +1,28 @@
 package ssh_test
 
 import (
-	"context"
-	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/hoophq/hoop/broker"
+	"github.com/hoophq/hoop/internal/brokertest"
 	sshproto "github.com/hoophq/hoop/protocols/ssh"
-	"github.com/hoophq/hoop/session"
-	"github.com/hoophq/hoop/store"
 )
 
-// flakyStore is a real store whose commits can be made to fail.
-type flakyStore struct {
-	*store.Bolt
-	failing atomic.Bool
-}
-
-func (f *flakyStore) Commit(b *store.Batch, fsync bool) error {
-	if f.failing.Load() {
-		return errors.New("no space left on device (test)")
-	}
-	return f.Bolt.Commit(b, fsync)
-}
-
-// flakyBroker serves the env's ssh connection from a second broker in this
-// process, recording into a flakyStore. It returns its port.
-func (e *env) flakyBroker() (string, *flakyStore) {
+// flakyBroker serves the env's ssh connection from a broker built by hand in
+// this process, recording into a store whose commits can be made to fail,
+// and adds its host key to the env's known_hosts.
+func (e *env) flakyBroker() (port string, st *brokertest.FailingStore) {
 	e.t.Helper()
-	bolt, err := store.Open(filepath.Join(e.dir, "flaky.db"), store.Options{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	st := &flakyStore{Bolt: bolt}
-	key, err := broker.LoadOrCreateKey(e.cfg.Broker.DataDir)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	rec := session.NewRecorder(st, session.Options{Key: key})
-	b := broker.New(e.cfg, key, rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ep, err := b.Endpoint(e.cfg.Connection("box"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sshproto.Serve(ctx, ln, ep)
-	}()
-	e.t.Cleanup(func() {
-		cancel()
-		<-done
-		rec.Close()
-		bolt.Close()
-	})
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	h := brokertest.StartHand(e.t, e.Config, "box", sshproto.Serve)
+	_, port, _ = net.SplitHostPort(h.Addr)
 	known, _ := os.ReadFile(e.known)
 	first := strings.SplitN(string(known), "\n", 2)[0]
 	line := "[127.0.0.1]:" + port + " " + strings.SplitN(first, " ", 2)[1]
-	write(e.t, e.known, string(known)+line+"\n")
-	return port, st
+	brokertest.WriteFile(e.t, e.known, string(known)+line+"\n")
+	return port, h.Store
 }
 
 // TestFailClosed: once the store cannot commit, a typed line is not
@@ -80,14 +31,14 @@ func (e *env) flakyBroker() (string, *flakyStore) {
 func TestFailClosed(t *testing.T) {
 	e := newEnv(t, connOpts{})
 	port, st := e.flakyBroker()
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-tt", "-q", "-p", port, "alice@127.0.0.1")
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-tt", "-q", "-p", port, "alice@127.0.0.1")
 	term := startTerminal(t, cmd, 80, 24)
 	term.expect("$ ")
 	marker := filepath.Join(e.sshd.Files, "ran")
 	term.typeLine("echo before")
 	term.expect("before\r\n$ ")
 	// The store fails under the broker (a full disk, a failed device).
-	st.failing.Store(true)
+	st.FailAll.Store(true)
 	term.typeLine("touch " + marker)
 	code := term.wait()
 	if code == 0 || !strings.Contains(term.Screen(), "hoop: the session could not be recorded, so this was not run") {
@@ -104,14 +55,14 @@ func TestExecFailClosed(t *testing.T) {
 	e := newEnv(t, connOpts{})
 	port, st := e.flakyBroker()
 	// A multiplexing master keeps the session open across the failure.
-	sock := filepath.Join(e.dir, "mux")
-	tok := e.token("alice", "ops")
+	sock := filepath.Join(e.Dir, "mux")
+	tok := e.Token(t, "alice", "ops")
 	master := e.command("ssh", auth{token: tok}, "-M", "-S", sock, "-N", "-f", "-p", port, "u@127.0.0.1")
 	if _, stderr, code := run(t, master); code != 0 {
 		t.Fatalf("master: exit %d: %s", code, stderr)
 	}
 	t.Cleanup(func() { run(t, e.command("ssh", auth{}, "-S", sock, "-O", "exit", "u@127.0.0.1")) })
-	st.failing.Store(true)
+	st.FailAll.Store(true)
 	marker := filepath.Join(e.sshd.Files, "ran")
 	stdout, stderr, code := run(t, e.command("ssh", auth{}, "-S", sock, "-p", port, "u@127.0.0.1", "touch "+marker+"; echo ran"))
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "hoop: the session could not be recorded, so this was not run") {

@@ -41,7 +41,7 @@ func echoServer(t *testing.T) string {
 func TestForwardRefused(t *testing.T) {
 	e := newEnv(t, connOpts{})
 	target := echoServer(t)
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-W", target, "-p", e.port("box"), "u@127.0.0.1")
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-W", target, "-p", e.port("box"), "u@127.0.0.1")
 	cmd.Stdin = strings.NewReader("hello")
 	stdout, stderr, code := run(t, cmd)
 	if code != 255 || stdout != "" || !strings.Contains(stderr, "administratively prohibited: hoop: port forwarding is not allowed on connection box") {
@@ -49,13 +49,13 @@ func TestForwardRefused(t *testing.T) {
 	}
 	info := e.last(1)
 	found := false
-	for _, ev := range e.events(info.ID) {
+	for _, ev := range e.Events(t, info.ID) {
 		if ev.Kind == session.KindError && strings.Contains(string(ev.Payload), "refused port forwarding to "+target) {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("the refused forwarding is not recorded: %+v", e.events(info.ID))
+		t.Errorf("the refused forwarding is not recorded: %+v", e.Events(t, info.ID))
 	}
 }
 
@@ -65,18 +65,18 @@ func TestForwardRefused(t *testing.T) {
 func TestForwardAllowed(t *testing.T) {
 	e := newEnv(t, connOpts{ssh: "      port_forwarding: true\n"})
 	target := echoServer(t)
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-W", target, "-p", e.port("box"), "u@127.0.0.1")
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-W", target, "-p", e.port("box"), "u@127.0.0.1")
 	cmd.Stdin = strings.NewReader("hello through the tunnel")
 	stdout, stderr, code := run(t, cmd)
 	if code != 0 || stdout != "HELLO THROUGH THE TUNNEL" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	info := e.last(1)
-	cmds := e.commands(info.ID)
+	cmds := e.recorded(info.ID).CommandsOf("")
 	if len(cmds) != 1 || cmds[0].Type != "direct-tcpip" || cmds[0].Text != target {
 		t.Errorf("commands %+v; want direct-tcpip %s", cmds, target)
 	}
-	res := e.results(info.ID)
+	res := e.recorded(info.ID).Results
 	if len(res) != 1 || res[0].BytesIn != 24 || res[0].BytesOut != 24 {
 		t.Errorf("results %+v; want 24 bytes each way", res)
 	}
@@ -86,20 +86,20 @@ func TestForwardAllowed(t *testing.T) {
 // the broker's identity wins and the attempt is recorded as denied.
 func TestEnv(t *testing.T) {
 	e := newEnv(t, connOpts{})
-	stdout, stderr, code := e.ssh("box", auth{token: e.token("alice", "ops")},
+	stdout, stderr, code := e.ssh("box", auth{token: e.Token(t, "alice", "ops")},
 		"-o", "SetEnv=HOOP_USER=root LC_DEMO=kept OTHER=dropped", `echo "$HOOP_USER $LC_DEMO ${OTHER:-unset}"`)
 	if code != 0 || stdout != "alice kept unset\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	info := e.last(1)
 	var denied bool
-	for _, ev := range e.events(info.ID) {
+	for _, ev := range e.Events(t, info.ID) {
 		if ev.Kind == session.KindPolicy && strings.Contains(string(ev.Payload), `"text":"HOOP_USER"`) && !strings.Contains(string(ev.Payload), "root") {
 			denied = true
 		}
 	}
 	if !denied {
-		t.Errorf("no policy event for the HOOP_USER attempt: %+v", e.events(info.ID))
+		t.Errorf("no policy event for the HOOP_USER attempt: %+v", e.Events(t, info.ID))
 	}
 }
 
@@ -107,14 +107,14 @@ func TestEnv(t *testing.T) {
 // command still runs, without an agent socket or a display.
 func TestAgentAndX11Refused(t *testing.T) {
 	e := newEnv(t, connOpts{})
-	sock := filepath.Join(e.dir, "agent.sock")
+	sock := filepath.Join(e.Dir, "agent.sock")
 	agent := exec.Command("ssh-agent", "-D", "-a", sock)
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
 	e.waitSocket(sock)
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-A", "-X", "-p", e.port("box"), "u@127.0.0.1", `echo "${SSH_AUTH_SOCK:-no-agent} ${DISPLAY:-no-display}"`)
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-A", "-X", "-p", e.port("box"), "u@127.0.0.1", `echo "${SSH_AUTH_SOCK:-no-agent} ${DISPLAY:-no-display}"`)
 	cmd.Env = append(cmd.Env, "SSH_AUTH_SOCK="+sock, "DISPLAY=:42")
 	stdout, stderr, code := run(t, cmd)
 	if code != 0 || stdout != "no-agent no-display\n" {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hoophq/hoop/internal/cli"
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/internal/testenv"
 	"github.com/hoophq/hoop/session"
 )
@@ -25,7 +25,7 @@ func TestInteractive(t *testing.T) {
 		t.Skip("the golden prompt needs the " + testenv.SSHUser + " account, created when running as root")
 	}
 	e := newEnv(t, connOpts{})
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-tt", "-q", "-p", e.port("box"), "alice@127.0.0.1")
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-tt", "-q", "-p", e.port("box"), "alice@127.0.0.1")
 	term := startTerminal(t, cmd, 80, 24)
 	term.expect("$ ")
 	term.typeLine("echo hello")
@@ -47,12 +47,12 @@ func TestInteractive(t *testing.T) {
 	golden(t, "interactive.golden", saw)
 
 	info := e.last(1)
-	if got := e.output(info.ID, ""); got != saw {
+	if got := e.recorded(info.ID).Output(""); got != saw {
 		t.Errorf("recorded output %q; want what the user saw %q", got, saw)
 	}
 	var sizes []session.Resize
 	var input strings.Builder
-	for _, ev := range e.events(info.ID) {
+	for _, ev := range e.Events(t, info.ID) {
 		switch ev.Kind {
 		case session.KindResize:
 			var r session.Resize
@@ -70,14 +70,14 @@ func TestInteractive(t *testing.T) {
 	if got, want := input.String(), "echo hello\rstty size\rexit 3\r"; got != want {
 		t.Errorf("recorded input %q; want %q", got, want)
 	}
-	res := e.results(info.ID)
+	res := e.recorded(info.ID).Results
 	if len(res) != 1 || res[0].Exit == nil || res[0].Exit.Status != 3 {
 		t.Errorf("results %+v; want exit status 3", res)
 	}
 
 	// hoopctl replay --no-timing shows what the user saw; the transcript
 	// (stderr) tells how it ended and that it verified.
-	stdout, stderr, code := e.hoopctl("replay", info.ID, "--no-timing")
+	stdout, stderr, code := e.Hoopctl("replay", info.ID, "--no-timing")
 	if code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
 	}
@@ -87,17 +87,17 @@ func TestInteractive(t *testing.T) {
 			t.Errorf("replay transcript lacks %q:\n%s", want, stderr)
 		}
 	}
-	if stdout, stderr, code := e.hoopctl("verify", info.ID); code != 0 || !strings.Contains(stdout, "sealed") {
+	if stdout, stderr, code := e.Hoopctl("verify", info.ID); code != 0 || !strings.Contains(stdout, "sealed") {
 		t.Errorf("verify: exit %d: %s%s", code, stdout, stderr)
 	}
 
 	// --format asciicast is a cast that asciinema plays back.
-	cast, stderr, code := e.hoopctl("replay", info.ID, "--format", "asciicast", "--max-idle", "2s")
+	cast, stderr, code := e.Hoopctl("replay", info.ID, "--format", "asciicast", "--max-idle", "2s")
 	if code != 0 {
 		t.Fatalf("replay --format asciicast: exit %d: %s", code, stderr)
 	}
-	castFile := filepath.Join(e.dir, "session.cast")
-	write(t, castFile, cast)
+	castFile := filepath.Join(e.Dir, "session.cast")
+	brokertest.WriteFile(t, castFile, cast)
 	if _, err := exec.LookPath("asciinema"); err != nil {
 		t.Fatalf("asciinema: %v (make setup installs it)", err)
 	}
@@ -111,22 +111,14 @@ func TestInteractive(t *testing.T) {
 	}
 }
 
-// hoopctl runs the CLI against the broker's admin API.
-func (e *env) hoopctl(args ...string) (string, string, int) {
-	e.t.Helper()
-	var out, errb strings.Builder
-	code := cli.Run(append([]string{"--server", e.srv.AdminAddr(), "--admin-token", e.admin}, args...), &out, &errb)
-	return out.String(), errb.String(), code
-}
-
 // waitEvent waits until some session has an event that matches.
 func (e *env) waitEvent(match func(*session.Event) bool) {
 	e.t.Helper()
 	deadline := time.After(hangGuard)
 	for {
-		committed := e.srv.Recorder().Committed()
-		for _, s := range e.sessions() {
-			for _, ev := range e.events(s.ID) {
+		committed := e.Recorder().Committed()
+		for _, s := range e.Sessions(e.t, nil) {
+			for _, ev := range e.Events(e.t, s.ID) {
 				if match(ev) {
 					return
 				}

@@ -48,7 +48,7 @@ func TestStalledClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-p", e.port("box"), "u@127.0.0.1", "head -c 67108864 /dev/zero")
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-p", e.port("box"), "u@127.0.0.1", "head -c 67108864 /dev/zero")
 	cmd.Stdout = w
 	done := make(chan error, 1)
 	base := heapNow()
@@ -93,7 +93,7 @@ func TestStalledUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The remote command waits at the gate before it reads its input.
-	cmd := e.command("ssh", auth{token: e.token("alice", "ops")}, "-p", e.port("box"), "u@127.0.0.1", "cat "+fifo+"; wc -c")
+	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-p", e.port("box"), "u@127.0.0.1", "cat "+fifo+"; wc -c")
 	cmd.Stdin = src
 	var out strings.Builder
 	cmd.Stdout = &out

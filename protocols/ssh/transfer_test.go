@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hoophq/hoop/internal/brokertest"
 	"github.com/hoophq/hoop/session"
 )
 
@@ -45,7 +46,7 @@ func sum(t *testing.T, path string) string {
 // since OpenSSH 9) and with the legacy scp protocol (-O), checksums matching.
 func TestSCP(t *testing.T) {
 	e := newEnv(t, connOpts{})
-	tok := e.token("alice", "ops")
+	tok := e.Token(t, "alice", "ops")
 	local := t.TempDir()
 	src, want := randomFile(t, local, "blob", 5<<20+123)
 	remote := e.sshd.Files
@@ -83,11 +84,11 @@ func TestSCP(t *testing.T) {
 				info session.Info
 				cmd  string
 			}{{upInfo, "scp -t " + up}, {downInfo, "scp -f " + up}} {
-				cmds := e.commands(tc.info.ID)
+				cmds := e.recorded(tc.info.ID).CommandsOf("")
 				if len(cmds) != 1 || cmds[0].Type != "exec" || !strings.HasPrefix(cmds[0].Text, "scp ") || !strings.HasSuffix(cmds[0].Text, up) {
 					t.Errorf("%s: commands %+v; want %q", name, cmds, tc.cmd)
 				}
-				res := e.results(tc.info.ID)
+				res := e.recorded(tc.info.ID).Results
 				if len(res) != 1 || res[0].Exit == nil || res[0].Exit.Status != 0 || !res[0].Truncated || res[0].BytesIn+res[0].BytesOut < 5<<20 {
 					t.Errorf("%s: results %+v", name, res)
 				}
@@ -106,12 +107,11 @@ func TestSCP(t *testing.T) {
 func checkFileOps(t *testing.T, e *env, id, path, mode string, written, read int64) {
 	t.Helper()
 	var open, closed uint64
-	for _, ev := range e.events(id) {
+	for _, ev := range e.Events(t, id) {
 		if ev.Kind != session.KindCommand {
 			continue
 		}
-		var c session.Command
-		decode(t, ev, &c)
+		c := brokertest.Payload[session.Command](t, ev)
 		switch {
 		case c.Type == "sftp.open" && len(c.Params) == 1 && *c.Params[0] == path && strings.Contains(c.Text, mode) && open == 0:
 			open = ev.Seq
@@ -120,10 +120,10 @@ func checkFileOps(t *testing.T, e *env, id, path, mode string, written, read int
 		}
 	}
 	if open == 0 || closed == 0 {
-		t.Errorf("session %s: want sftp.open (%s) and sftp.close of %s; commands %+v", id, mode, path, e.commands(id))
+		t.Errorf("session %s: want sftp.open (%s) and sftp.close of %s; commands %+v", id, mode, path, e.recorded(id).CommandsOf(""))
 		return
 	}
-	for _, r := range e.results(id) {
+	for _, r := range e.recorded(id).Results {
 		if r.Command == closed {
 			if r.BytesIn != written || r.BytesOut != read || r.Error != nil {
 				t.Errorf("close result %+v; want %d written, %d read", r, written, read)
@@ -144,7 +144,7 @@ func TestSFTP(t *testing.T) {
 	src, want := randomFile(t, local, "data.bin", 3<<20)
 	dir := e.sshd.Files
 	batch := filepath.Join(local, "batch")
-	write(t, batch, fmt.Sprintf(`put %s %s/a.bin
+	brokertest.WriteFile(t, batch, fmt.Sprintf(`put %s %s/a.bin
 get %s/a.bin %s/back.bin
 mkdir %s/sub
 rename %s/a.bin %s/sub/b.bin
@@ -166,7 +166,7 @@ rmdir %s/sub
 	checkFileOps(t, e, info.ID, dir+"/a.bin", "write", 3<<20, 0)
 	checkFileOps(t, e, info.ID, dir+"/a.bin", "read", 0, 3<<20)
 	var texts []string
-	for _, c := range e.commands(info.ID) {
+	for _, c := range e.recorded(info.ID).CommandsOf("") {
 		if c.Type != "sftp.open" && c.Type != "sftp.close" && c.Type != "sftp.opendir" {
 			texts = append(texts, c.Text)
 		}
@@ -185,16 +185,16 @@ rmdir %s/sub
 	}
 	// The failed remove has its error.
 	found := false
-	for _, r := range e.results(info.ID) {
+	for _, r := range e.recorded(info.ID).Results {
 		if r.Error != nil && r.Error.Code == "SSH_FX_NO_SUCH_FILE" {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("results %+v; want the NO_SUCH_FILE of the last remove", e.results(info.ID))
+		t.Errorf("results %+v; want the NO_SUCH_FILE of the last remove", e.recorded(info.ID).Results)
 	}
 	// The replay's transcript lists the file operations and their outcome.
-	_, transcript, code := e.hoopctl("replay", info.ID, "--no-timing")
+	_, transcript, code := e.Hoopctl("replay", info.ID, "--no-timing")
 	for _, want := range []string{"robot> open " + dir + "/a.bin write,create,truncate", "robot> close " + dir + "/a.bin",
 		": 3.0 MiB in, 0 B out", ": 0 B in, 3.0 MiB out", "robot> remove " + dir + "/missing", "SSH_FX_NO_SUCH_FILE", "verification: sealed"} {
 		if code != 0 || !strings.Contains(transcript, want) {
@@ -213,7 +213,7 @@ func TestRsync(t *testing.T) {
 	_, want2 := randomFile(t, filepath.Join(tree, "d"), "two", 200<<10)
 	// rsync runs ssh with this command line; the token comes from askpass.
 	rsh := "ssh " + strings.Join(e.clientOpts(), " ") + " -o PubkeyAuthentication=no -p " + e.port("box")
-	up := e.command("rsync", auth{token: e.token("alice", "ops")})
+	up := e.command("rsync", auth{token: e.Token(t, "alice", "ops")})
 	up.Args = []string{"rsync", "-a", "-e", rsh, tree + "/", "u@127.0.0.1:" + e.sshd.Files + "/tree/"}
 	if _, stderr, code := run(t, up); code != 0 {
 		t.Fatalf("rsync up: exit %d: %s", code, stderr)
@@ -222,7 +222,7 @@ func TestRsync(t *testing.T) {
 		t.Error("rsync up: checksums differ")
 	}
 	back := filepath.Join(local, "back")
-	down := e.command("rsync", auth{token: e.token("alice", "ops")})
+	down := e.command("rsync", auth{token: e.Token(t, "alice", "ops")})
 	down.Args = []string{"rsync", "-a", "-e", rsh, "u@127.0.0.1:" + e.sshd.Files + "/tree/", back + "/"}
 	if _, stderr, code := run(t, down); code != 0 {
 		t.Fatalf("rsync down: exit %d: %s", code, stderr)
@@ -231,7 +231,7 @@ func TestRsync(t *testing.T) {
 		t.Error("rsync down: checksums differ")
 	}
 	for _, info := range e.ended(2) {
-		cmds := e.commands(info.ID)
+		cmds := e.recorded(info.ID).CommandsOf("")
 		if len(cmds) != 1 || cmds[0].Type != "exec" || !strings.HasPrefix(cmds[0].Text, "rsync --server") {
 			t.Errorf("commands %+v; want the rsync --server line", cmds)
 		}
