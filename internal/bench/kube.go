@@ -64,7 +64,23 @@ func benchKube(hoopctl string) error {
 	}
 	defer func() { asProxy.Process.Kill(); asProxy.Wait() }()
 
-	b, err := startKubeBroker(hoopctl, dir, k)
+	ports := freePorts("k8s")
+	b, err := startBroker(hoopctl, dir, brokerSpec{
+		ports: ports,
+		connections: fmt.Sprintf(`  - name: k8s
+    protocol: kube
+    listen: 127.0.0.1:%d
+    upstream:
+      address: %s
+      ca: %s
+    kube:
+      token: ${file:k8s.token}
+    access:
+      groups: [%s]
+`, ports["k8s"], k.Address, k.CAFile, testenv.KubeAdmins),
+		secrets: map[string][]byte{"k8s.token": []byte(k.BrokerToken + "\n")},
+		groups:  testenv.KubeAdmins,
+	})
 	if err != nil {
 		return err
 	}
@@ -185,58 +201,6 @@ func getLoop(url, token string, ca []byte, impersonate, h1 bool, n int) (float64
 		}
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
-}
-
-// startKubeBroker runs hoopctl serve with one kube connection to k.
-func startKubeBroker(hoopctl, parent string, k *testenv.Kube) (*broker, error) {
-	dir := filepath.Join(parent, "broker")
-	os.MkdirAll(dir, 0o700)
-	b := &broker{dir: dir, done: make(chan error, 1), ports: map[string]int{}}
-	admin, _ := testenv.FreePort()
-	b.ports["k8s"], _ = testenv.FreePort()
-	os.WriteFile(filepath.Join(dir, "admin.token"), []byte("bench-admin-token\n"), 0o600)
-	os.WriteFile(filepath.Join(dir, "k8s.token"), []byte(k.BrokerToken+"\n"), 0o600)
-	cfg := fmt.Sprintf(`broker:
-  data_dir: data
-  log_level: warn
-admin:
-  listen: 127.0.0.1:%d
-  tokens: ["${file:admin.token}"]
-connections:
-  - name: k8s
-    protocol: kube
-    listen: 127.0.0.1:%d
-    upstream:
-      address: %s
-      ca: %s
-    kube:
-      token: ${file:k8s.token}
-    access:
-      groups: [%s]
-`, admin, b.ports["k8s"], k.Address, k.CAFile, testenv.KubeAdmins)
-	cfgPath := filepath.Join(dir, "broker.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
-	b.cmd = exec.Command(hoopctl, "serve", "--config", cfgPath)
-	log, _ := os.Create(filepath.Join(parent, "broker.log"))
-	b.cmd.Stdout, b.cmd.Stderr = log, log
-	if err := b.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { b.done <- b.cmd.Wait() }()
-	if err := testenv.WaitPort(fmt.Sprintf("127.0.0.1:%d", b.ports["k8s"]), 15*time.Second, b.done); err != nil {
-		out, _ := os.ReadFile(filepath.Join(parent, "broker.log"))
-		b.stop()
-		return nil, fmt.Errorf("broker: %v\n%s", err, out)
-	}
-	out, err := exec.Command(hoopctl, "--config", cfgPath, "token", "issue", "--user", "bench", "--groups", testenv.KubeAdmins, "--ttl", "2h").CombinedOutput()
-	if err != nil {
-		b.stop()
-		return nil, fmt.Errorf("token issue: %v: %s", err, out)
-	}
-	b.token = strings.TrimSpace(string(out))
-	return b, nil
 }
 
 // cpuTime is the user and system CPU a process used so far (0 for pid 0).

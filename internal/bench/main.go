@@ -97,7 +97,12 @@ func benchPostgres(hoopctl string) error {
 	}
 	defer bouncer.Stop()
 
-	br, err := startBroker(hoopctl, pg)
+	dir, err := os.MkdirTemp("", "hoop-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	br, err := startBroker(hoopctl, dir, durabilityPair("postgres", "pg", pg.Addr(), pg.User, pg.Database, pg.Password))
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/hoophq/hoop/internal/testenv"
 )
@@ -33,7 +31,7 @@ func benchMySQL(hoopctl string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b, err := startMySQLBroker(hoopctl, dir, db)
+	b, err := startBroker(hoopctl, dir, durabilityPair("mysql", "my", db.Addr(), db.User, db.Database, db.Password))
 	if err != nil {
 		return err
 	}
@@ -99,77 +97,4 @@ func sysbenchQPS(out string) float64 {
 		}
 	}
 	return 0
-}
-
-// mysqlBroker is a `hoopctl serve` process with two mysql connections to the
-// same MariaDB, one per durability mode, plaintext on loopback like the
-// direct runs.
-type mysqlBroker struct {
-	cmd   *exec.Cmd
-	done  chan error
-	ports map[string]int
-	token string
-}
-
-func startMySQLBroker(hoopctl, dir string, db *testenv.MariaDB) (*mysqlBroker, error) {
-	b := &mysqlBroker{done: make(chan error, 1), ports: map[string]int{}}
-	admin, _ := testenv.FreePort()
-	for _, n := range []string{"my-write", "my-fsync"} {
-		b.ports[n], _ = testenv.FreePort()
-	}
-	os.WriteFile(filepath.Join(dir, "admin.token"), []byte("bench-admin-token\n"), 0o600)
-	os.WriteFile(filepath.Join(dir, "my.password"), []byte(db.Password+"\n"), 0o600)
-	conn := func(name, durability string) string {
-		return fmt.Sprintf(`  - name: %s
-    protocol: mysql
-    listen: 127.0.0.1:%d
-    durability: %s
-    tls:
-      mode: "off"
-    upstream:
-      address: %s
-      user: %s
-      password: ${file:my.password}
-      database: %s
-      tls: disable
-    access:
-      groups: [bench]
-`, name, b.ports[name], durability, db.Addr(), db.User, db.Database)
-	}
-	cfg := fmt.Sprintf("broker:\n  data_dir: data\n  log_level: warn\nadmin:\n  listen: 127.0.0.1:%d\n  tokens:\n    - ${file:admin.token}\nconnections:\n%s%s",
-		admin, conn("my-write", "write"), conn("my-fsync", "fsync"))
-	cfgPath := filepath.Join(dir, "broker.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
-	b.cmd = exec.Command(hoopctl, "serve", "--config", cfgPath)
-	log, _ := os.Create(filepath.Join(dir, "broker.log"))
-	b.cmd.Stdout, b.cmd.Stderr = log, log
-	if err := b.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { b.done <- b.cmd.Wait() }()
-	if err := testenv.WaitPort(fmt.Sprintf("127.0.0.1:%d", b.ports["my-fsync"]), 15*time.Second, b.done); err != nil {
-		out, _ := os.ReadFile(filepath.Join(dir, "broker.log"))
-		b.stop()
-		return nil, fmt.Errorf("broker: %v\n%s", err, out)
-	}
-	out, err := exec.Command(hoopctl, "--config", cfgPath, "token", "issue", "--user", "bench", "--groups", "bench", "--ttl", "2h").CombinedOutput()
-	if err != nil {
-		b.stop()
-		return nil, fmt.Errorf("token issue: %v: %s", err, out)
-	}
-	b.token = strings.TrimSpace(string(out))
-	return b, nil
-}
-
-func (b *mysqlBroker) stop() {
-	if b.cmd != nil && b.cmd.Process != nil {
-		b.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-b.done:
-		case <-time.After(15 * time.Second):
-			b.cmd.Process.Kill()
-		}
-	}
 }

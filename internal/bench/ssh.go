@@ -149,23 +149,10 @@ func startSSHBroker(hoopctl, dir string, target *testenv.SSHD) (*sshBroker, erro
 	if err != nil {
 		return nil, err
 	}
-	b := &sshBroker{broker: &broker{dir: filepath.Join(dir, "broker"), done: make(chan error, 1), ports: map[string]int{}}, userKey: userKey}
-	if err := os.MkdirAll(b.dir, 0o700); err != nil {
-		return nil, err
-	}
-	admin, _ := testenv.FreePort()
-	b.ports["ssh"], _ = testenv.FreePort()
-	os.WriteFile(filepath.Join(b.dir, "admin.token"), []byte("bench-admin-token\n"), 0o600)
-	os.WriteFile(filepath.Join(b.dir, "upstream.key"), target.ClientKeyPEM, 0o600)
-	cfg := fmt.Sprintf(`broker:
-  data_dir: data
-  log_level: warn
-admin:
-  listen: 127.0.0.1:%d
-  tokens:
-    - ${file:admin.token}
-connections:
-  - name: ssh
+	ports := freePorts("ssh")
+	b, err := startBroker(hoopctl, dir, brokerSpec{
+		ports: ports,
+		connections: fmt.Sprintf(`  - name: ssh
     protocol: ssh
     listen: 127.0.0.1:%d
     upstream:
@@ -180,31 +167,19 @@ connections:
         - key: %s
           user: bench
           groups: [bench]
-`, admin, b.ports["ssh"], target.Addr(), target.User, target.HostKeyFingerprint, strings.TrimSpace(string(pub)))
-	cfgPath := filepath.Join(b.dir, "broker.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+`, ports["ssh"], target.Addr(), target.User, target.HostKeyFingerprint, strings.TrimSpace(string(pub))),
+		secrets: map[string][]byte{"upstream.key": target.ClientKeyPEM},
+	})
+	if err != nil {
 		return nil, err
-	}
-	b.cmd = exec.Command(hoopctl, "serve", "--config", cfgPath)
-	log, _ := os.Create(filepath.Join(b.dir, "broker.log"))
-	b.cmd.Stdout, b.cmd.Stderr = log, log
-	if err := b.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { b.done <- b.cmd.Wait() }()
-	if err := testenv.WaitPort(fmt.Sprintf("127.0.0.1:%d", b.ports["ssh"]), 15*time.Second, b.done); err != nil {
-		out, _ := os.ReadFile(filepath.Join(b.dir, "broker.log"))
-		b.stop()
-		return nil, fmt.Errorf("broker: %v\n%s", err, out)
 	}
 	// The host key is generated before the first client is accepted.
-	hk, err := hostKey(fmt.Sprintf("127.0.0.1:%d", b.ports["ssh"]))
+	hk, err := hostKey(fmt.Sprintf("127.0.0.1:%d", ports["ssh"]))
 	if err != nil {
 		b.stop()
 		return nil, err
 	}
-	b.hostKey = hk
-	return b, nil
+	return &sshBroker{broker: b, userKey: userKey, hostKey: hk}, nil
 }
 
 // hostKey asks a server for its host key, as ssh-keyscan does.
