@@ -39,9 +39,12 @@ fuzz:
 	  done; \
 	done
 
-# Starts a throwaway Postgres and the broker, and prints what to type.
+# Starts throwaway upstreams (Postgres, MariaDB, sshd, Kubernetes, an HTTP
+# service) and one broker, and prints what to type. DEMO_KUBE=0 skips
+# Kubernetes. Built, not `go run`: go run exits 1 on Ctrl-C.
 demo: setup build
-	$(GO) run ./internal/demo
+	$(GO) build -o $(BIN)/demo ./internal/demo
+	$(BIN)/demo
 
 # Direct vs pgbouncer vs the broker, printed as ratios.
 bench: setup-bench build

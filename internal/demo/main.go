@@ -1,10 +1,12 @@
-// Command demo starts a throwaway Postgres and the broker in front of it, makes
-// one recorded session, and prints what to type next. `make demo` runs it; Ctrl-C
-// stops everything.
+// Command demo starts throwaway upstreams — PostgreSQL, MariaDB, OpenSSH, a
+// Kubernetes control plane and a small HTTP service — and one broker in front
+// of them, makes one recorded session, and prints what to type next. `make
+// demo` runs it; Ctrl-C stops everything. An upstream whose server is missing
+// is skipped with a note (PostgreSQL is required); DEMO_KUBE=0 skips
+// Kubernetes.
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -17,10 +19,20 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hoophq/hoop/config"
 	"github.com/hoophq/hoop/internal/testenv"
 )
 
-const dir = ".demo"
+const (
+	dir   = ".demo"
+	group = "dba" // the demo user's group; every connection admits it
+)
+
+// A starter starts one protocol's upstream. It returns the connection to
+// append under connections: in broker.yaml, hint, which — once the broker
+// runs and dir/token holds the user's token — prepares the client side and
+// returns the lines to type, and stop, which removes the upstream.
+type starter func(dir, group string) (conn string, hint func() string, stop func(), err error)
 
 func main() {
 	if err := run(); err != nil {
@@ -32,31 +44,49 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hoopctl, err := filepath.Abs("bin/hoopctl")
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(hoopctl); err != nil {
-		return fmt.Errorf("%s is missing: run `make build` first", hoopctl)
+	if _, err := os.Stat(hoopctlBin); err != nil {
+		return fmt.Errorf("%s is missing: run `make build` first", hoopctlBin)
 	}
 	os.RemoveAll(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	abs, _ := filepath.Abs(dir)
-
-	fmt.Println("Starting a throwaway PostgreSQL...")
-	pg, err := testenv.StartPostgres("")
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte(rand.Text()+"\n"), 0o600); err != nil {
 		return err
 	}
-	defer pg.Stop()
 
-	pgPort := freePort(15432)
-	must(os.WriteFile(filepath.Join(dir, "admin.token"), []byte(rand.Text()+"\n"), 0o600))
-	must(os.WriteFile(filepath.Join(dir, "pg.password"), []byte(pg.Password+"\n"), 0o600))
-	must(os.WriteFile(filepath.Join(dir, "upstream-ca.crt"), pg.CACert, 0o644))
-	cfg := fmt.Sprintf(`# The demo broker: one Postgres connection in front of a throwaway server.
+	var conns []string
+	var hints []func() string
+	for _, p := range []struct {
+		name     string
+		start    starter
+		required bool
+	}{
+		{"PostgreSQL", postgresDemo, true},
+		{"MariaDB", mysqlDemo, false},
+		{"OpenSSH", sshDemo, false},
+		{"Kubernetes", kubeDemo, false},
+		{"HTTP", httpDemo, false},
+	} {
+		conn, hint, stopUp, err := p.start(dir, group)
+		if ctx.Err() != nil {
+			if err == nil {
+				stopUp()
+			}
+			return nil // Ctrl-C while starting: the deferred stops clean up
+		}
+		if err != nil {
+			if p.required {
+				return err
+			}
+			fmt.Printf("  %s skipped: %s\n", p.name, firstLine(err))
+			continue
+		}
+		defer stopUp()
+		conns, hints = append(conns, conn), append(hints, hint)
+	}
+
+	cfg := fmt.Sprintf(`# The demo broker: one connection per protocol, each in front of a throwaway server.
 broker:
   data_dir: data
 admin:
@@ -64,21 +94,14 @@ admin:
   tokens:
     - ${file:admin.token}
 connections:
-  - name: pg-demo
-    protocol: postgres
-    listen: 127.0.0.1:%d
-    upstream:
-      address: %s
-      user: %s
-      password: ${file:pg.password}
-      database: %s
-      tls: verify-full
-      ca: upstream-ca.crt
-    access:
-      groups: [dba]
-`, freePort(8009), pgPort, pg.Addr(), pg.User, pg.Database)
-	cfgPath := filepath.Join(abs, "broker.yaml")
-	must(os.WriteFile(cfgPath, []byte(cfg), 0o600))
+%s`, freePort(8009), strings.Join(conns, ""))
+	if err := os.WriteFile(cfgPath(), []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	parsed, err := config.Load(cfgPath())
+	if err != nil {
+		return err
+	}
 
 	fmt.Println("Starting the broker...")
 	logf, err := os.Create(filepath.Join(dir, "broker.log"))
@@ -86,7 +109,7 @@ connections:
 		return err
 	}
 	defer logf.Close()
-	srv := exec.Command(hoopctl, "serve", "--config", cfgPath)
+	srv := exec.Command(hoopctlBin, "serve", "--config", cfgPath())
 	srv.Stdout, srv.Stderr = logf, logf
 	if err := srv.Start(); err != nil {
 		return err
@@ -101,57 +124,44 @@ connections:
 			srv.Process.Kill()
 		}
 	}()
-	addr := fmt.Sprintf("127.0.0.1:%d", pgPort)
-	if err := testenv.WaitPort(addr, 10*time.Second, exited); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "broker.log"))
-		return fmt.Errorf("broker did not start: %v\n%s", err, log)
+	for _, addr := range append([]string{parsed.Admin.Listen}, listens(parsed)...) {
+		if err := testenv.WaitPort(addr, 15*time.Second, exited); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, "broker.log"))
+			return fmt.Errorf("broker did not start: %v\n%s", err, log)
+		}
 	}
-
-	ctl := func(args ...string) (string, error) {
-		out, err := exec.Command(hoopctl, append([]string{"--config", cfgPath}, args...)...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
-	token, err := ctl("token", "issue", "--user", "demo", "--groups", "dba", "--ttl", "8h")
+	token, err := hoopctl("token", "issue", "--user", "demo", "--groups", group, "--ttl", "8h")
 	if err != nil {
 		return fmt.Errorf("token issue: %v: %s", err, token)
 	}
-	must(os.WriteFile(filepath.Join(dir, "token"), []byte(token+"\n"), 0o600))
-
-	// One session of our own, so there is something to replay right away.
-	conninfo := fmt.Sprintf("host=127.0.0.1 port=%d user=demo dbname=app sslmode=require", pgPort)
-	psql := exec.Command("psql", conninfo, "-X", "-v", "ON_ERROR_STOP=1",
-		"-c", "CREATE TABLE IF NOT EXISTS pets (id int PRIMARY KEY, name text, owner text DEFAULT current_setting('hoop.user'))",
-		"-c", "INSERT INTO pets (id, name) VALUES (1, 'Rex'), (2, 'Tom') ON CONFLICT DO NOTHING",
-		"-c", "SELECT * FROM pets ORDER BY id")
-	psql.Env = append(os.Environ(), "PGPASSWORD="+token)
-	var out bytes.Buffer
-	psql.Stdout, psql.Stderr = &out, &out
-	if err := psql.Run(); err != nil {
-		return fmt.Errorf("psql through the broker: %v\n%s", err, out.String())
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(token+"\n"), 0o600); err != nil {
+		return err
 	}
-	last, _ := ctl("sessions")
 
-	rel := func(p string) string { r, _ := filepath.Rel(".", p); return r }
+	var b strings.Builder
+	for _, hint := range hints {
+		b.WriteString("\n" + hint() + "\n")
+	}
+	sessions, _ := hoopctl("sessions")
+	cfgRel := filepath.Join(dir, "broker.yaml")
 	fmt.Printf(`
-hoop is running: Postgres connection "pg-demo" on %s (TLS, self-signed), admin API on its loopback port.
-A first session was recorded:
+hoop is running: one broker (%s serve --config %s), admin API on %s.
+Every client below logs in with your hoop token — user "demo", group %q, valid 8h — from %s/token;
+the upstream credentials stay in the broker.
+%s
+The demo recorded a first session of its own:
 
 %s
 
-Connect with psql — the password is your hoop token (user "demo", group "dba"):
+Look at the trail — every protocol's sessions, in one hash-chained store:
 
-  PGPASSWORD=$(cat %s/token) psql "%s"
+  %s --config %s sessions
+  %s --config %s replay latest
+  %s --config %s verify --all
 
-Try:  SELECT * FROM pets;   SELECT current_setting('hoop.user');   SET hoop.user = 'mallory';
-
-Then look at the trail:
-
-  bin/hoopctl --config %s sessions
-  bin/hoopctl --config %s replay latest
-  bin/hoopctl --config %s verify --all
-
-Broker log: %s/broker.log. Ctrl-C stops the broker and the database.
-`, addr, indent(last), dir, conninfo, rel(cfgPath), rel(cfgPath), rel(cfgPath), dir)
+Broker log: %s/broker.log. Ctrl-C stops the broker and every upstream.
+`, hoopctlBin, cfgRel, parsed.Admin.Listen, group, dir, b.String(), indent(sessions),
+		hoopctlBin, cfgRel, hoopctlBin, cfgRel, hoopctlBin, cfgRel, dir)
 
 	select {
 	case <-ctx.Done():
@@ -162,14 +172,28 @@ Broker log: %s/broker.log. Ctrl-C stops the broker and the database.
 	return nil
 }
 
+// hoopctlBin is the CLI `make build` writes.
+const hoopctlBin = "bin/hoopctl"
+
+func cfgPath() string { abs, _ := filepath.Abs(filepath.Join(dir, "broker.yaml")); return abs }
+
+// hoopctl runs the CLI against the demo broker and returns its trimmed output.
+func hoopctl(args ...string) (string, error) {
+	out, err := exec.Command(hoopctlBin, append([]string{"--config", cfgPath()}, args...)...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func listens(cfg *config.Config) []string {
+	var out []string
+	for _, c := range cfg.Connections {
+		out = append(out, c.Listen)
+	}
+	return out
+}
+
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
 
-func must(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
-}
+func firstLine(err error) string { s, _, _ := strings.Cut(err.Error(), "\n"); return s }
 
 // freePort returns want when it is free, another free port otherwise.
 func freePort(want int) int {
