@@ -6,6 +6,9 @@
 //
 //	Serve(ctx context.Context, ln net.Listener, ep *broker.Endpoint) error
 //
+// and accepts its clients with ep.Serve, which runs one goroutine per client
+// and, on shutdown, has every client end before it returns.
+//
 // For each client it calls ep.Authenticate with the token the client sent, then
 // ep.Open, which checks access and records session.start. Every command goes
 // through Session.Command (the policy decision point, then a durable record)

@@ -3,14 +3,13 @@ package http
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 
 	"github.com/hoophq/hoop/broker"
+	"github.com/hoophq/hoop/config"
 )
 
 // Serve serves an http connection's callers on ln.
@@ -20,13 +19,13 @@ func Serve(ctx context.Context, ln net.Listener, ep *broker.Endpoint) error {
 	target := &url.URL{Scheme: "https", Host: up.Address}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
-	if up.TLS == "disable" {
+	tc, err := UpstreamTLS(up)
+	if err != nil {
+		return fmt.Errorf("connection %s: %w", conn.Name, err)
+	}
+	if tc == nil {
 		target.Scheme = "http"
 	} else {
-		tc, err := UpstreamTLS(up.TLS, up.CA, up.ServerName, up.Address)
-		if err != nil {
-			return fmt.Errorf("connection %s: %w", conn.Name, err)
-		}
 		tr.TLSClientConfig = tc
 	}
 	tr.DialContext = (&net.Dialer{Timeout: up.ConnectTimeout.D()}).DialContext
@@ -39,45 +38,18 @@ func Serve(ctx context.Context, ln net.Listener, ep *broker.Endpoint) error {
 	return ServeProxy(ctx, ln, p)
 }
 
-// UpstreamTLS is the client TLS configuration of an upstream TLS mode
-// (libpq's names): require encrypts without verifying, verify-ca verifies
-// the chain against ca, verify-full also the host name, prefer verifies
-// against the system roots.
-func UpstreamTLS(mode, ca, serverName, addr string) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName}
-	if tc.ServerName == "" {
-		host, _, _ := net.SplitHostPort(addr)
-		tc.ServerName = host
+// UpstreamTLS is the client TLS configuration of an HTTP upstream, nil for
+// tls disable (plain http). It is broker.UpstreamTLS but for prefer: a request
+// cannot fall back to plain http once its scheme is https, so prefer means
+// https verified against upstream.ca, or against the system roots without
+// one — not unverified TLS as for the database protocols.
+func UpstreamTLS(up *config.Upstream) (*tls.Config, error) {
+	tc, fallback, err := broker.UpstreamTLS(up)
+	if err != nil {
+		return nil, err
 	}
-	var pool *x509.CertPool
-	if ca != "" {
-		b, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, err
-		}
-		pool = x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("%s: no PEM certificate", ca)
-		}
-	}
-	switch mode {
-	case "require":
-		tc.InsecureSkipVerify = true
-	case "verify-ca":
-		tc.InsecureSkipVerify = true // the chain is checked below, not the name
-		tc.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return fmt.Errorf("upstream sent no certificate")
-			}
-			opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool()}
-			for _, c := range cs.PeerCertificates[1:] {
-				opts.Intermediates.AddCert(c)
-			}
-			_, err := cs.PeerCertificates[0].Verify(opts)
-			return err
-		}
-	default:
-		tc.RootCAs = pool
+	if fallback {
+		tc.InsecureSkipVerify = false
 	}
 	return tc, nil
 }

@@ -17,9 +17,12 @@ import (
 func Serve(ctx context.Context, ln net.Listener, ep *broker.Endpoint) error {
 	conn := ep.Conn
 	up := &conn.Upstream
-	tc, err := hoophttp.UpstreamTLS(up.TLS, up.CA, up.ServerName, up.Address)
+	tc, err := hoophttp.UpstreamTLS(up)
 	if err != nil {
 		return fmt.Errorf("connection %s: %w", conn.Name, err)
+	}
+	if tc == nil { // config refuses it: the API server's CA is pinned
+		return fmt.Errorf("connection %s: upstream tls %s is not supported for kube", conn.Name, up.TLS)
 	}
 	if conn.Kube.ClientCert != "" {
 		cert, err := tls.LoadX509KeyPair(conn.Kube.ClientCert, conn.Kube.ClientKey)

@@ -23,20 +23,7 @@ func TestMariadbCtrlC(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the upstream runs the sleep.
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		rows, err := db.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30) AS slept'")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rows) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the sleep never ran upstream; client output %q", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRunning(t, "SELECT SLEEP(30) AS slept", &out)
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()

@@ -126,10 +126,16 @@ func token(t testing.TB, user string, groups ...string) string {
 // to type. (MariaDB clients allow the plugin without a flag: their
 // --enable-cleartext-plugin is obsolete and only warns.)
 func mariadbCmd(ctx context.Context, conn, user, tok string, args ...string) *exec.Cmd {
-	host, port, _ := strings.Cut(srv.Addr(conn), ":")
+	return mariadbAddrCmd(ctx, srv.Addr(conn), conn != connPlain, user, tok, args...)
+}
+
+// mariadbAddrCmd is mariadbCmd against the listener at addr, over TLS when
+// useTLS.
+func mariadbAddrCmd(ctx context.Context, addr string, useTLS bool, user, tok string, args ...string) *exec.Cmd {
+	host, port, _ := strings.Cut(addr, ":")
 	all := append([]string{"--no-defaults", "-h", host, "-P", port, "-u", user, "--password=" + tok,
 		"--connect-timeout=10", "-D", "app"}, args...)
-	if conn != connPlain {
+	if useTLS {
 		all = append([]string{all[0], "--ssl"}, all[1:]...)
 	} else {
 		all = append([]string{all[0], "--skip-ssl"}, all[1:]...)
@@ -156,6 +162,25 @@ func mustMariadb(t testing.TB, conn, user, tok string, args ...string) string {
 		t.Fatalf("mariadb %q: %v\n%s", args, err, out)
 	}
 	return out
+}
+
+// waitRunning waits until the upstream runs query, which a client whose
+// output is out sent.
+func waitRunning(t testing.TB, query string, out fmt.Stringer) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		rows, err := db.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO = '" + query + "'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never ran upstream; client output %q", query, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // sessionRecord waits for the one ended session of the client user and

@@ -13,6 +13,7 @@ import (
 	gm "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/charset"
 
+	"github.com/hoophq/hoop/broker"
 	"github.com/hoophq/hoop/config"
 )
 
@@ -82,9 +83,10 @@ var mirroredCapabilities = []uint32{
 }
 
 // dialUpstream connects and logs in with the connection's credential, then
-// sets the identity variables.
+// sets the identity variables. Under upstream.tls prefer, a server that
+// offers no TLS is logged in to in plaintext, as libpq does.
 func dialUpstream(ctx context.Context, up *config.Upstream, o dialOptions) (*upstream, error) {
-	tlsCfg, fallback, err := upstreamTLS(up)
+	tlsCfg, fallback, err := broker.UpstreamTLS(up)
 	if err != nil {
 		return nil, err
 	}

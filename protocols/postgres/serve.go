@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -20,50 +19,11 @@ import (
 // goroutine per client, until ctx is done or ln is closed. It returns only
 // after every client connection has ended: on ctx done, sessions are told the
 // broker is shutting down (FATAL 57P01), their connections are closed and
-// their sessions end. It returns nil when ctx ended it, else the accept error.
+// their sessions end. It returns nil when ctx ended it or ln was closed, else
+// the accept error.
 func Serve(ctx context.Context, ln net.Listener, ep *broker.Endpoint) error {
 	srv := &server{ep: ep, cancels: newCancels()}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		wg.Wait()
-	}()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var delay time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// Out of file descriptors and the like: back off, as net/http does.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				select {
-				case <-time.After(delay):
-					continue
-				case <-ctx.Done():
-					return nil
-				}
-			}
-			return err
-		}
-		delay = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			srv.serveConn(ctx, c)
-		}()
-	}
-}
-
-// isTemporary reports an accept error worth retrying.
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
+	return ep.Serve(ctx, ln, srv.serveConn)
 }
 
 // server is one listener's state.
@@ -115,8 +75,8 @@ func lingerClose(conn net.Conn) {
 }
 
 // serveConn serves one client connection from its first byte to its end.
+// ctx is canceled when the broker shuts down. The caller closes raw.
 func (srv *server) serveConn(ctx context.Context, raw net.Conn) {
-	defer raw.Close()
 	timeout := srv.ep.Conn.HandshakeTimeout.D()
 	if timeout <= 0 {
 		timeout = config.DefaultHandshakeTimeout

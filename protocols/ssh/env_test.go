@@ -159,6 +159,16 @@ func (e *env) ssh(conn string, a auth, args ...string) (string, string, int) {
 	return run(e.t, cmd)
 }
 
+// shell logs alice in to an interactive shell through the listener on port
+// and waits for its prompt.
+func (e *env) shell(port string) *terminal {
+	e.t.Helper()
+	cmd := e.command("ssh", auth{token: e.Token(e.t, "alice", "ops")}, "-tt", "-q", "-p", port, "alice@127.0.0.1")
+	term := startTerminal(e.t, cmd, 80, 24)
+	term.expect("$ ")
+	return term
+}
+
 func run(t *testing.T, cmd *exec.Cmd) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hoophq/hoop/internal/brokertest"
 	sshproto "github.com/hoophq/hoop/protocols/ssh"
+	"github.com/hoophq/hoop/session"
 )
 
 // flakyBroker serves the env's ssh connection from a broker built by hand in
@@ -16,13 +17,44 @@ import (
 // and adds its host key to the env's known_hosts.
 func (e *env) flakyBroker() (port string, st *brokertest.FailingStore) {
 	e.t.Helper()
-	h := brokertest.StartHand(e.t, e.Config, "box", sshproto.Serve)
+	h, port := e.handBroker()
+	return port, h.Store
+}
+
+// handBroker serves the env's ssh connection from a broker built by hand in
+// this process and adds its host key to the env's known_hosts.
+func (e *env) handBroker() (h *brokertest.Hand, port string) {
+	e.t.Helper()
+	h = brokertest.StartHand(e.t, e.Config, "box", sshproto.Serve)
 	_, port, _ = net.SplitHostPort(h.Addr)
 	known, _ := os.ReadFile(e.known)
 	first := strings.SplitN(string(known), "\n", 2)[0]
 	line := "[127.0.0.1]:" + port + " " + strings.SplitN(first, " ", 2)[1]
 	brokertest.WriteFile(e.t, e.known, string(known)+line+"\n")
-	return port, h.Store
+	return h, port
+}
+
+// TestServeShutdown: Serve returns only once its sessions have ended. A
+// shutdown closes the client connections, and their sessions end sealed,
+// saying the broker stopped.
+func TestServeShutdown(t *testing.T) {
+	e := newEnv(t, connOpts{})
+	h, port := e.handBroker()
+	term := e.shell(port)
+	term.typeLine("echo lingering")
+	term.expect("lingering\r\n$ ")
+	h.Stop(t)
+	if code := term.wait(); code == 0 {
+		t.Errorf("ssh exited 0 after the shutdown; screen %q", term.Screen())
+	}
+	infos := h.WaitEnded(t, 1, nil)
+	if len(infos) != 1 {
+		t.Fatalf("%d sessions ended; want 1", len(infos))
+	}
+	if info := infos[0]; info.Outcome != session.OutcomeError || !strings.Contains(info.Reason, "the broker stopped") {
+		t.Errorf("session %+v; want ended by the shutdown", info)
+	}
+	h.Sealed(t, infos[0].ID)
 }
 
 // TestFailClosed: once the store cannot commit, a typed line is not
@@ -31,9 +63,7 @@ func (e *env) flakyBroker() (port string, st *brokertest.FailingStore) {
 func TestFailClosed(t *testing.T) {
 	e := newEnv(t, connOpts{})
 	port, st := e.flakyBroker()
-	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-tt", "-q", "-p", port, "alice@127.0.0.1")
-	term := startTerminal(t, cmd, 80, 24)
-	term.expect("$ ")
+	term := e.shell(port)
 	marker := filepath.Join(e.sshd.Files, "ran")
 	term.typeLine("echo before")
 	term.expect("before\r\n$ ")

@@ -25,9 +25,7 @@ func TestInteractive(t *testing.T) {
 		t.Skip("the golden prompt needs the " + testenv.SSHUser + " account, created when running as root")
 	}
 	e := newEnv(t, connOpts{})
-	cmd := e.command("ssh", auth{token: e.Token(t, "alice", "ops")}, "-tt", "-q", "-p", e.port("box"), "alice@127.0.0.1")
-	term := startTerminal(t, cmd, 80, 24)
-	term.expect("$ ")
+	term := e.shell(e.port("box"))
 	term.typeLine("echo hello")
 	term.expect("hello\r\n$ ")
 	term.resize(120, 40)

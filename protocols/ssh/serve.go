@@ -2,9 +2,7 @@ package ssh
 
 import (
 	"context"
-	"errors"
 	"net"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -42,65 +40,22 @@ func newServer(ep *broker.Endpoint) (*server, error) {
 }
 
 // Serve serves SSH clients on ln for the endpoint's connection until ctx is
-// done or ln fails. When ctx ends, client connections are closed and their
-// sessions end; Serve returns once they have.
+// done or ln fails. Then client connections are closed and their sessions
+// end; Serve returns once they have.
 func Serve(ctx context.Context, ln net.Listener, ep *broker.Endpoint) error {
 	srv, err := newServer(ep)
 	if err != nil {
 		return err
 	}
-	var (
-		mu     sync.Mutex // guards conns and closed
-		conns  = map[net.Conn]bool{}
-		closed bool
-		wg     sync.WaitGroup
-	)
-	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
-		mu.Lock()
-		closed = true
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	defer stop()
-	defer wg.Wait()
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
-		}
-		mu.Lock()
-		if closed {
-			mu.Unlock()
-			nc.Close()
-			continue
-		}
-		conns[nc] = true
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			srv.handle(ctx, nc)
-			mu.Lock()
-			delete(conns, nc)
-			mu.Unlock()
-		}()
-	}
+	return ep.Serve(ctx, ln, srv.handle)
 }
 
-// handle authenticates one client and serves its connection.
+// handle authenticates one client and serves its connection. When ctx is
+// canceled (the broker shuts down) it closes nc, which ends the connection
+// and its session.
 func (s *server) handle(ctx context.Context, nc net.Conn) {
-	defer nc.Close()
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
 	timeout := s.conn.HandshakeTimeout.D()
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	l := &login{srv: s, ctx: hctx, addr: nc.RemoteAddr()}
