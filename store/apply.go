@@ -50,14 +50,11 @@ func (s *Bolt) applyLoop() {
 		s.urgent = false
 		s.mu.Unlock()
 
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, p := range batches {
-				if err := writeBatch(tx, p.b, false); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		bs := make([]*Batch, len(batches))
+		for i, p := range batches {
+			bs[i] = p.b
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error { return writeBatches(tx, bs, false) })
 
 		s.mu.Lock()
 		if err != nil {

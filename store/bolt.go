@@ -12,17 +12,20 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/hoophq/hoop/store/internal/chunk"
 )
 
-// Buckets. Records live in one sub-bucket per session under "records", keyed by
-// the big-endian sequence number, so a session reads back in order and new
-// records append at the end of their bucket.
+// Buckets. Records live in one sub-bucket per session under "records", in
+// chunks of consecutive records keyed by the big-endian sequence number of
+// the first (internal/chunk), so a session reads back in order and new chunks
+// append at the end of their bucket.
 var (
 	bucketSessions = []byte("sessions")
 	bucketRecords  = []byte("records")
 	bucketMeta     = []byte("meta")
 	keyFormat      = []byte("format")
-	formatVersion  = []byte("hoop-store/1")
+	formatVersion  = []byte("hoop-store/2")
 )
 
 // Options configure Open.
@@ -173,7 +176,7 @@ func (s *Bolt) recover(dir string) (uint64, error) {
 		if len(b.Records) == 0 && len(b.Entries) == 0 {
 			return nil
 		}
-		err := s.db.Update(func(tx *bolt.Tx) error { return writeBatch(tx, b, true) })
+		err := s.db.Update(func(tx *bolt.Tx) error { return writeBatches(tx, []*Batch{b}, true) })
 		b = &Batch{}
 		return err
 	}
@@ -205,42 +208,130 @@ func (s *Bolt) recover(dir string) (uint64, error) {
 	return segs[len(segs)-1], syncDir(dir)
 }
 
-// writeBatch writes a batch in tx. When replaying the log, a record that is
-// already stored with the same bytes is skipped; with other bytes it is
-// ErrExists.
-func writeBatch(tx *bolt.Tx, b *Batch, replay bool) error {
-	recs := tx.Bucket(bucketRecords)
-	var (
-		cur   *bolt.Bucket
-		curID string
-		key   [8]byte
-	)
-	for _, r := range b.Records {
-		if cur == nil || curID != r.Session {
-			var err error
-			if cur, err = recs.CreateBucketIfNotExists([]byte(r.Session)); err != nil {
-				return err
+// run is a session's consecutive records in one apply: one chunk.
+type run struct {
+	first, next uint64
+	recs        [][]byte
+}
+
+// writeBatches writes batches in tx. The records of each session — in seq
+// order, consecutive — become one chunk keyed by the first seq (see
+// internal/chunk), so bbolt pays one Put per session per apply rather than
+// one per record. When replaying the log, records bbolt already holds are
+// skipped if their bytes are the same, and are ErrExists if not.
+func writeBatches(tx *bolt.Tx, batches []*Batch, replay bool) error {
+	runs := map[string]*run{}
+	var order []string
+	for _, bt := range batches {
+		for _, rec := range bt.Records {
+			r := runs[rec.Session]
+			if r == nil {
+				r = &run{first: rec.Seq, next: rec.Seq}
+				runs[rec.Session] = r
+				order = append(order, rec.Session)
 			}
-			cur.FillPercent = 1 // appends only: pack pages full
-			curID = r.Session
-		}
-		binary.BigEndian.PutUint64(key[:], r.Seq)
-		if replay {
-			if old := cur.Get(key[:]); old != nil {
-				if bytes.Equal(old, r.Data) {
-					continue
+			if rec.Seq != r.next { // not consecutive: start another chunk
+				if err := putRun(tx, rec.Session, r, replay); err != nil {
+					return err
 				}
-				return fmt.Errorf("session %s seq %d: %w", r.Session, r.Seq, ErrExists)
+				*r = run{first: rec.Seq, next: rec.Seq}
 			}
+			r.recs = append(r.recs, rec.Data)
+			r.next++
 		}
-		if err := cur.Put(key[:], r.Data); err != nil {
+	}
+	for _, id := range order {
+		if err := putRun(tx, id, runs[id], replay); err != nil {
 			return err
 		}
 	}
 	idx := tx.Bucket(bucketSessions)
-	for _, e := range b.Entries {
-		if err := idx.Put([]byte(e.ID), e.Data); err != nil {
+	for _, bt := range batches {
+		for _, e := range bt.Entries {
+			if err := idx.Put([]byte(e.ID), e.Data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func putRun(tx *bolt.Tx, id string, r *run, replay bool) error {
+	b, err := tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(id))
+	if err != nil {
+		return err
+	}
+	b.FillPercent = 1 // appends only: pack pages full
+	if replay {
+		// Drop what bbolt already holds, checking it is the same.
+		var bad error
+		err := eachStored(b, r.first-1, func(seq uint64, data []byte) bool {
+			if seq != r.first || len(r.recs) == 0 {
+				return false
+			}
+			if !bytes.Equal(data, r.recs[0]) {
+				bad = fmt.Errorf("session %s seq %d: %w", id, seq, ErrExists)
+				return false
+			}
+			r.first++
+			r.recs = r.recs[1:]
+			return true
+		})
+		if err == nil {
+			err = bad
+		}
+		if err != nil || len(r.recs) == 0 {
 			return err
+		}
+	}
+	size := 0
+	for _, rec := range r.recs {
+		size += chunk.Size(len(rec))
+	}
+	v := make([]byte, 0, size)
+	for _, rec := range r.recs {
+		v = chunk.Append(v, rec)
+	}
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], r.first)
+	return b.Put(key[:], v)
+}
+
+// eachStored calls fn for each record of a session's bucket with seq > after,
+// in order, until fn returns false. Data aliases the bucket's memory.
+func eachStored(b *bolt.Bucket, after uint64, fn func(seq uint64, data []byte) bool) error {
+	var start [8]byte
+	binary.BigEndian.PutUint64(start[:], after+1)
+	c := b.Cursor()
+	// The chunk holding after+1 is the last one keyed at or before it.
+	k, v := c.Seek(start[:])
+	switch {
+	case k == nil:
+		k, v = c.Last()
+	case !bytes.Equal(k, start[:]):
+		if pk, pv := c.Prev(); pk != nil {
+			k, v = pk, pv
+		} else {
+			k, v = c.First()
+		}
+	}
+	for ; k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			return fmt.Errorf("malformed key %x", k)
+		}
+		first := binary.BigEndian.Uint64(k)
+		more := true
+		err := chunk.Each(v, func(i int, rec []byte) bool {
+			if seq := first + uint64(i); seq > after {
+				more = fn(seq, rec)
+			}
+			return more
+		})
+		if err != nil {
+			return fmt.Errorf("chunk at seq %d: %w", first, err)
+		}
+		if !more {
+			return nil
 		}
 	}
 	return nil
@@ -410,16 +501,11 @@ func (s *Bolt) Records(id string, after uint64, fn func(r Record) bool) error {
 			}
 			return nil
 		}
-		var start [8]byte
-		binary.BigEndian.PutUint64(start[:], after+1)
-		c := b.Cursor()
-		for k, v := c.Seek(start[:]); k != nil; k, v = c.Next() {
-			if len(k) != 8 {
-				return fmt.Errorf("session %s: malformed key %x", id, k)
-			}
-			if !fn(Record{Session: id, Seq: binary.BigEndian.Uint64(k), Data: v}) {
-				return nil
-			}
+		err := eachStored(b, after, func(seq uint64, data []byte) bool {
+			return fn(Record{Session: id, Seq: seq, Data: data})
+		})
+		if err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
 		}
 		return nil
 	})

@@ -202,3 +202,27 @@ func TestLogRotation(t *testing.T) {
 		t.Fatalf("%d records; want 9", n)
 	}
 }
+
+// Reading from the middle of a chunk starts at the right record.
+func TestRecordsAfter(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "events.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 4 {
+		s.Commit(batch("c", 1+i*25, 25), false)
+		count(t, s, "c") // apply: one chunk per commit
+	}
+	for _, after := range []uint64{0, 1, 24, 25, 26, 57, 99, 100, 150} {
+		var got []uint64
+		s.Records("c", after, func(r Record) bool {
+			got = append(got, r.Seq)
+			return true
+		})
+		want := int(max(0, 100-int(after)))
+		if len(got) != want || (want > 0 && (got[0] != after+1 || got[len(got)-1] != 100)) {
+			t.Errorf("after %d: got %d records from %v; want %d from %d", after, len(got), got[:min(len(got), 1)], want, after+1)
+		}
+	}
+}
