@@ -9,8 +9,7 @@ import (
 // BenchmarkCommand is the recorder's cost per forwarded statement: a durable
 // command and an asynchronous result, from parallel sessions.
 func BenchmarkCommand(b *testing.B) {
-	t := &testing.T{}
-	rec, _, _, _ := newRecorder(t)
+	rec, _, _, _ := newRecorder(b)
 	b.SetParallelism(4)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

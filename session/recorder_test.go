@@ -14,7 +14,7 @@ import (
 	"github.com/hoophq/hoop/store/storetest"
 )
 
-func newRecorder(t *testing.T) (*session.Recorder, *store.Bolt, ed25519.PublicKey, string) {
+func newRecorder(t testing.TB) (*session.Recorder, *store.Bolt, ed25519.PublicKey, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "events.db")
 	st, err := store.Open(path, store.Options{})
