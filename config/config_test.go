@@ -124,3 +124,26 @@ func TestByteSize(t *testing.T) {
 		}
 	}
 }
+
+// A client of the broker (hoopctl) needs the admin tokens, not the upstream
+// secrets: LoadClient doesn't read them.
+func TestLoadClient(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOOP_TEST_ADMIN", "admin-secret")
+	path := write(t, dir, "broker.yaml", strings.Replace(base, "${file:pw}", "${env:HOOP_UNREADABLE_UPSTREAM}", 1))
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "HOOP_UNREADABLE_UPSTREAM is not set") {
+		t.Fatalf("Load: got %v; want the unset upstream secret reported", err)
+	}
+	cfg, err := LoadClient(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Admin.Tokens[0].Value() != "admin-secret" || cfg.Connections[0].Upstream.Password.Value() != "" {
+		t.Fatalf("LoadClient resolved admin %q, upstream %q; want only the admin token",
+			cfg.Admin.Tokens[0].Value(), cfg.Connections[0].Upstream.Password.Value())
+	}
+	t.Setenv("HOOP_TEST_ADMIN", "")
+	if _, err := LoadClient(path); err == nil {
+		t.Fatal("LoadClient without the admin token: got no error")
+	}
+}

@@ -59,8 +59,23 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
+// LoadClient loads the configuration for a client of the broker (hoopctl
+// sessions, replay, token issue, kubeconfig): the file is decoded and
+// validated as by Load, but only the admin tokens are resolved. Other secret
+// references and the files other fields name are not read, so a user who may
+// talk to the admin API needn't be able to read the upstream credentials.
+func LoadClient(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(path, data, true)
+}
+
 // Parse is Load for a file already read; name is used in error messages.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, false) }
+
+func parse(name string, data []byte, client bool) (*Config, error) {
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, Errors{yamlError(name, err)}
@@ -71,7 +86,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, Errors{yamlError(name, err)}
 	}
 	cfg.File = name
-	v := &validator{cfg: &cfg, file: file, name: name}
+	v := &validator{cfg: &cfg, file: file, name: name, client: client}
 	v.run()
 	if len(v.errs) > 0 {
 		return nil, v.errs

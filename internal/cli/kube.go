@@ -100,7 +100,7 @@ configuration), or from --server-url and --certificate-authority.`,
 				if g.config == "" {
 					return usagef("kubeconfig: pass --config with the broker's configuration, or --server-url and --certificate-authority")
 				}
-				cfg, err := config.Load(g.config)
+				cfg, err := config.LoadClient(g.config)
 				if err != nil {
 					return err
 				}

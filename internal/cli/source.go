@@ -50,7 +50,7 @@ func (g *globals) source() (source, error) {
 func (g *globals) client() (*admin.Client, error) {
 	server, token := g.server, g.token
 	if g.config != "" {
-		cfg, err := config.Load(g.config)
+		cfg, err := config.LoadClient(g.config)
 		if err != nil {
 			return nil, err
 		}

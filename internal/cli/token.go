@@ -81,7 +81,7 @@ func issueOffline(g *globals, req admin.TokenRequest) (*admin.TokenResponse, err
 	if g.config == "" {
 		return nil, usagef("token issue --offline needs --config FILE (the broker's configuration, for its data dir)")
 	}
-	cfg, err := config.Load(g.config)
+	cfg, err := config.LoadClient(g.config)
 	if err != nil {
 		return nil, err
 	}
