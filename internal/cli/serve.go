@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/hoophq/hoop/config"
 	"github.com/hoophq/hoop/internal/server"
@@ -30,6 +31,9 @@ SIGTERM. Logs go to stderr at broker.log_level.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+			// The Kubernetes streaming libraries log through klog on rare
+			// failure paths; route that into the broker's log.
+			klog.SetSlogLogger(log.With("component", "k8s.io"))
 			ctx := cmd.Context()
 			s, err := server.Start(ctx, cfg, log)
 			if err != nil {
