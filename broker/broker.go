@@ -114,7 +114,7 @@ func (e *Endpoint) Open(ctx context.Context, id *Identity, c Client) (*Session, 
 		return nil, err
 	}
 	s := &Session{ep: e, id: id, rec: rs, log: e.log.With("session", rs.ID(), "user", id.User())}
-	s.log.Info("session started", "client", addr(c.Addr))
+	s.log.Info("session started", "client", info.ClientAddr)
 	return s, nil
 }
 
@@ -125,7 +125,7 @@ func (e *Endpoint) Deny(c Client, reason string) {
 }
 
 func (e *Endpoint) deny(info session.Info, reason string) {
-	log := e.log.With("client", addr(info.ClientAddr), "user", info.Principal.Subject)
+	log := e.log.With("client", info.ClientAddr, "user", info.Principal.Subject)
 	s, err := e.b.rec.Start(info, false)
 	if err == nil {
 		err = s.End(session.OutcomeDenied, reason)
@@ -157,17 +157,11 @@ func (e *Endpoint) info(id *Identity, c Client) session.Info {
 	return info
 }
 
-func addr[T any](a T) string {
-	switch a := any(a).(type) {
-	case net.Addr:
-		if a == nil {
-			return ""
-		}
-		return a.String()
-	case string:
-		return a
+func addr(a net.Addr) string {
+	if a == nil {
+		return ""
 	}
-	return ""
+	return a.String()
 }
 
 // A Session is one authenticated client connection, recorded.
