@@ -70,9 +70,12 @@ func (r *Record) Marshal(dst []byte) []byte {
 
 // Hash is the record's hash: what the next record's Prev holds and what the
 // seal signs.
-func (r *Record) Hash() [HashSize]byte {
-	b := r.Marshal(nil)
-	return sha256.Sum256(b[4 : len(b)-1-len(r.Sig)])
+func (r *Record) Hash() [HashSize]byte { return frameHash(r.Marshal(nil), len(r.Sig)) }
+
+// frameHash hashes a marshalled record whose signature is sigLen bytes: what
+// follows the length prefix, up to the signature length byte.
+func frameHash(b []byte, sigLen int) [HashSize]byte {
+	return sha256.Sum256(b[4 : len(b)-1-sigLen])
 }
 
 // ParseRecord decodes one record, which must fill b exactly. The returned

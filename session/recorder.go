@@ -144,7 +144,11 @@ func (r *Recorder) poke() {
 // lone command pays no hand-off to another goroutine. Items that arrive while
 // a commit is in flight wait for the next one, which the loop makes as soon as
 // the flight lands: one commit for all of them (group commit).
-func (r *Recorder) enqueue(it item) error {
+//
+// enqueue returns the batch its caller leads, if any: the caller commits it
+// with commitBatch once it has released its own locks, so that no session
+// lock is held across the store's I/O.
+func (r *Recorder) enqueue(it item) (lead []item, err error) {
 	r.mu.Lock()
 	// Wait for room, unless the queue is empty: one record larger than the
 	// bound still goes through, alone.
@@ -153,7 +157,7 @@ func (r *Recorder) enqueue(it item) error {
 	}
 	if r.closed {
 		r.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	r.queued += len(it.rec.Data)
 	if len(r.queue) == 0 {
@@ -163,17 +167,16 @@ func (r *Recorder) enqueue(it item) error {
 	r.queue = append(r.queue, it)
 	if it.done == nil {
 		r.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	r.hasDurable = true
 	if r.committing {
 		r.mu.Unlock()
-		return nil // the commit in flight hands the queue on when it lands
+		return nil, nil // the commit in flight hands the queue on when it lands
 	}
 	batch := r.take()
 	r.mu.Unlock()
-	r.commitBatch(batch)
-	return nil
+	return batch, nil
 }
 
 // take claims the queue for a commit; r.mu is held.
@@ -410,7 +413,7 @@ func (s *Session) append(kind Kind, payload []byte, durable, seal bool) (uint64,
 	s.seq++
 	rec := Record{Seq: s.seq, Time: s.Now(), Kind: kind, Prev: s.prev, Payload: payload}
 	data := rec.Marshal(nil)
-	s.prev = sha256.Sum256(data[4 : len(data)-1])
+	s.prev = frameHash(data, 0)
 	it := item{s: s, rec: store.Record{Session: s.info.ID, Seq: rec.Seq, Data: data}, fsync: s.fsync}
 	switch kind {
 	case KindStart:
@@ -426,10 +429,13 @@ func (s *Session) append(kind Kind, payload []byte, durable, seal bool) (uint64,
 	if durable {
 		it.done = make(chan error, 1)
 	}
-	err := s.r.enqueue(it)
+	lead, err := s.r.enqueue(it)
 	s.mu.Unlock()
 	if err != nil || it.done == nil {
 		return rec.Seq, err
+	}
+	if lead != nil {
+		s.r.commitBatch(lead)
 	}
 	return rec.Seq, <-it.done
 }
@@ -459,7 +465,10 @@ func (s *Session) End(outcome Outcome, reason string) error {
 		s.ended = true
 		it := item{s: s, entry: s.entry(), done: make(chan error, 1)}
 		s.mu.Unlock()
-		if s.r.enqueue(it) == nil {
+		if lead, qerr := s.r.enqueue(it); qerr == nil {
+			if lead != nil {
+				s.r.commitBatch(lead)
+			}
 			<-it.done
 		}
 		return err
